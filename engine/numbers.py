@@ -1,0 +1,28 @@
+"""Turning user values into float64 numbers and back into short text."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+NONFINITE_NAMES = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "+inf": math.inf}
+
+
+def fmt(value) -> str:
+    """A number as a student would write it: -3, 0.5, 1e+300, nan."""
+    value = float(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def is_finite(value) -> bool:
+    """True when every element is finite; fast for the scalar case."""
+    if type(value) is np.float64:
+        return math.isfinite(value)
+    return bool(np.isfinite(value).all())
