@@ -8,6 +8,7 @@ of the downstream gradients of its outgoing edges. Every call starts from zero g
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +46,11 @@ class Warning_:
 
 @dataclass
 class Evaluation:
-    """Everything one forward and backward pass produced."""
+    """Everything one forward and backward pass produced.
+
+    `edges` come in the order the backward pass visited them, then the edges no gradient
+    reached (from consts, or into nodes the output does not depend on).
+    """
 
     graph: Graph
     forward_order: list[str]
@@ -85,11 +90,19 @@ def evaluate(
 class _Clock:
     """Stops an evaluation that runs past its time budget."""
 
+    # Reading the clock costs about as much as a scalar op, so look every few nodes.
+    EVERY = 32
+
     def __init__(self, limits: Limits) -> None:
         self.budget = limits.max_seconds
         self.deadline = time.perf_counter() + limits.max_seconds
+        self.countdown = 0
 
     def check(self, node_id: str) -> None:
+        self.countdown -= 1
+        if self.countdown > 0:
+            return
+        self.countdown = self.EVERY
         if time.perf_counter() > self.deadline:
             raise LimitError(
                 f"the evaluation took longer than the limit of {self.budget:g} s "
@@ -109,6 +122,7 @@ def forward(
     clock = clock or _Clock(limits)
     elements = 0
 
+    # The hot loop of a scalar graph: one dict look-up per input, no per-node helpers.
     for node_id in graph.order:
         node = nodes[node_id]
         if node.op.is_leaf:
@@ -118,11 +132,21 @@ def forward(
             continue
 
         clock.check(node_id)
-        args = tuple(values[i] for i in node.inputs)
-        out = _run_forward(node, args)
-        values[node_id] = out
-        if type(out) is not np.float64:
+        args = tuple(map(values.__getitem__, node.inputs))
+        try:
+            out = node.op.forward(*args, **node.attrs) if node.attrs else node.op.forward(*args)
+        except (EngineError, ValueError) as error:
+            raise _located(error, node, args) from error
+        if type(out) is np.float64:
+            values[node_id] = out
+            if math.isfinite(out):
+                continue
+        else:
+            if out.ndim == 0:
+                out = out[()]
+            values[node_id] = out
             elements += _check_size(node_id, out, elements, limits)
+
         if not is_finite(out) and all(is_finite(a) for a in args):
             warnings.append(Warning_(node_id, "nonfinite_value", _explain(node, args, out)))
             first_nonfinite = first_nonfinite or node_id
@@ -141,23 +165,18 @@ def _check_size(node_id: str, out, elements: int, limits: Limits) -> int:
     return size
 
 
-def _run_forward(node, args):
-    try:
-        out = node.op.forward(*args, **node.attrs)
-    except EngineError as error:
+def _located(error: Exception, node, args) -> EngineError:
+    """An op's error, naming the node; numpy's shape errors become ShapeError."""
+    if isinstance(error, EngineError):
         error.node_ids = error.node_ids or [node.id]
         error.message = f"node {node.id!r}: {error.message}"
         error.args = (error.message,)
-        raise
-    except ValueError as error:
-        shapes = " and ".join(str(np.shape(a)) for a in args)
-        raise ShapeError(
-            f"node {node.id!r}: {node.op.name} cannot combine shapes {shapes} ({error})",
-            node_ids=[node.id],
-        ) from error
-    if type(out) is np.ndarray and out.ndim == 0:
-        out = out[()]
-    return out
+        return error
+    shapes = " and ".join(str(np.shape(a)) for a in args)
+    return ShapeError(
+        f"node {node.id!r}: {node.op.name} cannot combine shapes {shapes} ({error})",
+        node_ids=[node.id],
+    )
 
 
 def _explain(node, args, out) -> str:
@@ -188,34 +207,49 @@ def backward(
     grads = evaluation.grads
     seed = _seed(values[graph.output], grad_output, evaluation.notes)
     grads[graph.output] = seed if requires_grad[graph.output] else None
-    edges_of: dict[str, list[Edge]] = {}
+    edges = evaluation.edges
+    visited = evaluation.backward_order
+    float64 = np.float64
 
     for node_id in reversed(graph.order):
         upstream = grads.get(node_id)
         if upstream is None:
             continue
-        evaluation.backward_order.append(node_id)
+        visited.append(node_id)
         node = nodes[node_id]
-        if node.op.is_leaf:
+        op = node.op
+        if op.is_leaf:
             continue
         clock.check(node_id)
 
-        args = tuple(values[i] for i in node.inputs)
+        args = tuple(map(values.__getitem__, node.inputs))
         out = values[node_id]
-        edges = edges_of[node_id] = []
         for index, source in enumerate(node.inputs):
-            edge = Edge(source, node_id, index, upstream)
-            edges.append(edge)
             if not requires_grad[source]:
+                edges.append(Edge(source, node_id, index, upstream))
                 continue
-            _chain_rule(edge, node, args, out, limits, with_local)
+
+            # Scalar fast path: the local gradient is a number and downstream a product.
+            if op.partials is not None and type(out) is float64 and type(args[index]) is float64:
+                local = op.partials[index](*args, out)
+                downstream = upstream * local
+                edge = Edge(source, node_id, index, upstream, local, downstream)
+                if not math.isfinite(downstream):
+                    _warn_nonfinite_grad(evaluation, edge)
+            else:
+                edge = _tensor_chain_rule(node, index, args, out, upstream, limits, with_local)
+                if not is_finite(edge.downstream):
+                    _warn_nonfinite_grad(evaluation, edge)
+            edges.append(edge)
+
             previous = grads.get(source)
             grads[source] = edge.downstream if previous is None else previous + edge.downstream
 
+    # Edges the backward pass never reached (consts, nodes off the output's path) are listed too.
     for node_id in graph.order:
-        grads.setdefault(node_id, None)
-    evaluation.edges = _edges_in_graph_order(graph, edges_of)
-    _warn_nonfinite_grads(evaluation)
+        if grads.setdefault(node_id, None) is None and not nodes[node_id].op.is_leaf:
+            inputs = nodes[node_id].inputs
+            edges.extend(Edge(source, node_id, i) for i, source in enumerate(inputs))
 
 
 def _seed(output_value, grad_output, notes: list[str]):
@@ -237,32 +271,25 @@ def _seed(output_value, grad_output, notes: list[str]):
     return np.ones(np.shape(output_value))
 
 
-def _chain_rule(edge: Edge, node, args, out, limits: Limits, with_local: bool) -> None:
-    """Fill one edge: local derivative and downstream = upstream carried through it."""
-    index = edge.input_index
+def _tensor_chain_rule(node, index, args, out, upstream, limits, with_local) -> Edge:
+    """One edge of a tensor op: downstream as a vector-Jacobian product, local for display."""
     arg = args[index]
     op = node.op
+    edge = Edge(node.inputs[index], node.id, index, upstream)
 
     if op.partials is not None:
         partial = op.partials[index](*args, out, **node.attrs)
-        edge.downstream = unbroadcast(edge.upstream * partial, np.shape(arg))
-        if type(out) is np.float64 and type(arg) is np.float64:
-            edge.local = partial
-        elif with_local:
-            _set_local(
-                edge,
-                out,
-                arg,
-                limits,
-                lambda: elementwise_jacobian(partial, np.shape(out), np.shape(arg)),
-            )
-        return
+        edge.downstream = unbroadcast(upstream * partial, np.shape(arg))
+        if with_local:
+            _set_local(edge, out, arg, limits, lambda: elementwise_jacobian(
+                partial, np.shape(out), np.shape(arg)))  # fmt: skip
+        return edge
 
-    edge.downstream = op.vjp(index, edge.upstream, args, out, **node.attrs)
+    edge.downstream = op.vjp(index, upstream, args, out, **node.attrs)
     if with_local:
-        _set_local(
-            edge, out, arg, limits, lambda: jacobian_from_vjp(op, index, args, out, node.attrs)
-        )
+        _set_local(edge, out, arg, limits, lambda: jacobian_from_vjp(
+            op, index, args, out, node.attrs))  # fmt: skip
+    return edge
 
 
 def _set_local(edge: Edge, out, arg, limits: Limits, build) -> None:
@@ -277,30 +304,15 @@ def _set_local(edge: Edge, out, arg, limits: Limits, build) -> None:
         )
 
 
-def _edges_in_graph_order(graph: Graph, edges_of: dict[str, list[Edge]]) -> list[Edge]:
-    """All input edges, ordered by target in forward order, including those no gradient reached."""
-    edges: list[Edge] = []
-    for node_id in graph.order:
-        node = graph.nodes[node_id]
-        if node_id in edges_of:
-            edges.extend(edges_of[node_id])
-        else:
-            edges.extend(Edge(source, node_id, i) for i, source in enumerate(node.inputs))
-    return edges
-
-
-def _warn_nonfinite_grads(evaluation: Evaluation) -> None:
-    for edge in evaluation.edges:
-        if edge.downstream is None or is_finite(edge.downstream):
-            continue
-        if edge.upstream is not None and not is_finite(edge.upstream):
-            continue  # already reported where it started
-        node = evaluation.graph.nodes[edge.target]
-        evaluation.warnings.append(
-            Warning_(
-                edge.source,
-                "nonfinite_grad",
-                f"the gradient flowing from {edge.target!r} ({node.op.name}) into "
-                f"{edge.source!r} is not finite: the local derivative is not finite here",
-            )
+def _warn_nonfinite_grad(evaluation: Evaluation, edge: Edge) -> None:
+    if not is_finite(edge.upstream):
+        return  # already reported where it started
+    op = evaluation.graph.nodes[edge.target].op
+    evaluation.warnings.append(
+        Warning_(
+            edge.source,
+            "nonfinite_grad",
+            f"the gradient flowing from {edge.target!r} ({op.name}) into {edge.source!r} is "
+            "not finite: the local derivative is not finite at these values",
         )
+    )

@@ -145,6 +145,7 @@ def build_graph(spec: dict, limits: Limits = DEFAULT_LIMITS) -> Graph:
         )
 
     order = topological_order(nodes)
+    _check_leaf_values(nodes)
     requires_grad = {}
     for node_id in order:
         node = nodes[node_id]
@@ -187,13 +188,7 @@ def _build_node(raw: Any, limits: Limits) -> Node:
         )
 
     value = None
-    if op.is_leaf:
-        if "value" not in raw:
-            raise GraphError(
-                f"node {node_id!r}: an {op.name} node needs a value",
-                code="missing_value",
-                node_ids=[node_id],
-            )
+    if op.is_leaf and raw.get("value") is not None:
         try:
             value = to_value(raw["value"], f"node {node_id!r}", limits)
         except GraphError as error:
@@ -227,6 +222,17 @@ def check_attrs(op: Op, given: dict, node_id: str) -> dict:
             node_ids=[node_id],
         )
     return {name: given.get(name, attr.default) for name, attr in known.items()}
+
+
+def _check_leaf_values(nodes: dict[str, Node]) -> None:
+    # Checked after the structure, so a cyclic graph is reported as a cycle first.
+    for node in nodes.values():
+        if node.op.is_leaf and node.value is None:
+            raise GraphError(
+                f"node {node.id!r}: an {node.op.name} node needs a value",
+                code="missing_value",
+                node_ids=[node.id],
+            )
 
 
 def _check_inputs_exist(nodes: dict[str, Node]) -> None:

@@ -54,9 +54,11 @@ class Op:
         most = len(self.arg_names)
         return (most if self.min_args is None else self.min_args, most)
 
-    @property
-    def is_leaf(self) -> bool:
-        return self.name in ("input", "const")
+    is_leaf: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        # A plain field, not a property: the backward loop reads it for every node.
+        object.__setattr__(self, "is_leaf", self.name in ("input", "const"))
 
     @property
     def is_elementwise(self) -> bool:
@@ -156,7 +158,7 @@ def jacobian_from_vjp(op: Op, index: int, args: tuple, out: Value, attrs: dict) 
 
 def _load_all() -> None:
     # Importing the modules registers their ops; the order is the order of `GET /api/ops`.
-    from engine.ops import elementwise, leaves  # noqa: F401
+    from engine.ops import elementwise, leaves, linalg, reduce, shape, softmax  # noqa: F401
 
 
 _load_all()

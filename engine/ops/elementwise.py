@@ -173,7 +173,7 @@ elementwise(
     "relu", "Rectified linear unit max(0, x); its derivative at 0 is 0, as in PyTorch.",
     ("a",), "relu", r"\max(0, $a)", (r"\mathbb{1}[$a > 0]",),
     forward=lambda a: np.maximum(a, 0.0),
-    partials=(lambda a, out: (a > 0).astype(np.float64)[()],),
+    partials=(lambda a, out: (a > 0) * ONE,),
     explain=lambda a: f"relu({fmt(a)}) is not finite",
 )  # fmt: skip
 
