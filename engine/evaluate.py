@@ -126,9 +126,10 @@ def forward(
     for node_id in graph.order:
         node = nodes[node_id]
         if node.op.is_leaf:
-            values[node_id] = node.value
-            if not is_finite(node.value):
-                warnings.append(Warning_(node_id, "nonfinite_input", "this value is not finite"))
+            value = values[node_id] = node.value
+            if type(value) is np.float64 and math.isfinite(value) or is_finite(value):
+                continue
+            warnings.append(Warning_(node_id, "nonfinite_input", "this value is not finite"))
             continue
 
         clock.check(node_id)

@@ -60,10 +60,11 @@ def _summarize(evaluation: Evaluation, name: str, ids: list[str]) -> Group:
     if group.output is None or not all(np.ndim(evaluation.values[i]) == 0 for i in ids):
         return group
 
-    # d(output)/d(x) for every x feeding the block, walking the block backwards once.
+    # d(output)/d(x) for every x feeding the block. Edges come in backward order, so every
+    # consumer inside the block is done before the node it consumes.
     through = {group.output: 1.0}
     entering: dict[str, float] = {}
-    for edge in reversed(evaluation.edges):
+    for edge in evaluation.edges:
         if edge.target not in inside or edge.local is None or edge.target not in through:
             continue
         carried = through[edge.target] * float(edge.local)

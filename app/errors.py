@@ -1,0 +1,112 @@
+"""One error shape for every JSON error, produced by the handlers registered here.
+
+Body: {"error": {"code": "...", "message": "...", "node_ids"?, "line"?, "column"?}}.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine.errors import EngineError, LimitError
+
+log = logging.getLogger(__name__)
+
+# Status by code family: limits are 413, an expression that is not in the language 400,
+# everything else a well-formed request that describes an impossible graph: 422.
+_STATUS_BY_CODE = {
+    "syntax_error": 400,
+    "forbidden_syntax": 400,
+    "malformed_json": 400,
+    "unknown_function": 400,
+    "undefined_variable": 400,
+    "redefined": 400,
+}
+
+
+class ApiError(Exception):
+    """An error raised by a route, outside the engine (e.g. an unknown preset)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, body: dict) -> JSONResponse:
+    """The one place an error body is wrapped and sent."""
+    return JSONResponse({"error": body}, status_code=status)
+
+
+def status_for(error: EngineError) -> int:
+    if isinstance(error, LimitError):
+        return 413
+    return _STATUS_BY_CODE.get(error.code, 422)
+
+
+async def _engine_error(request: Request, error: EngineError) -> JSONResponse:
+    status = status_for(error)
+    log.info("rejected %s %s: %s (%d)", request.method, request.url.path, error.code, status)
+    return error_response(status, error.to_dict())
+
+
+async def _api_error(request: Request, error: ApiError) -> JSONResponse:
+    log.info("rejected %s %s: %s (%d)", request.method, request.url.path, error.code, error.status)
+    return error_response(error.status, {"code": error.code, "message": error.message})
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = error.errors()
+    first = problems[0] if problems else {}
+    if first.get("type") == "json_invalid":
+        body = {
+            "code": "malformed_json",
+            "message": f"the request body is not valid JSON ({first.get('msg', '')})",
+        }
+        status = 400
+    else:
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        body = {
+            "code": "invalid_request",
+            "message": f"{where or 'body'}: {first.get('msg', 'invalid value')}",
+            "details": {"problems": [_plain(p) for p in problems[:20]]},
+        }
+        status = 422
+    log.info("rejected %s %s: %s (%d)", request.method, request.url.path, body["code"], status)
+    return error_response(status, body)
+
+
+def _plain(problem: dict) -> dict:
+    return {
+        "loc": [str(part) for part in problem.get("loc", ())],
+        "msg": str(problem.get("msg", "")),
+        "type": str(problem.get("type", "")),
+    }
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+    code = codes.get(error.status_code, "http_error")
+    message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
+    return error_response(error.status_code, {"code": code, "message": message})
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("internal error on %s %s", request.method, request.url.path)
+    return error_response(
+        500, {"code": "internal_error", "message": "something went wrong on the server"}
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers so every error leaves in the same shape."""
+    app.add_exception_handler(EngineError, _engine_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

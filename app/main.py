@@ -1,0 +1,52 @@
+"""The FastAPI application: routes, error handlers, static files and templates."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from app.errors import install_error_handlers
+from app.limits import BodySizeLimit
+from app.routes import ROUTERS
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC = ROOT / "static"
+TEMPLATES = ROOT / "templates"
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; `gradplay serve` and the tests both start here."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="gradplay",
+        summary="Forward values and per-edge gradients of computational graphs.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=TEMPLATES)
+    app.state.asset_version = _asset_version(STATIC)
+
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _asset_version(folder: Path) -> str:
+    """A short hash of the browser files, so a new release is never served from a stale cache."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "vendor" not in path.parts:
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]

@@ -1,0 +1,84 @@
+"""The demo graphs a student can pick: the course's examples of chapter 2.
+
+Most are expression text (what the expression box shows). The sigmoid neuron built from
+primitives is a node list, because it carries the `group` that lets the page collapse the
+block into one σ box, and the `reciprocal` node the course's figure draws as 1/x.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str
+    description: str
+    expression: str
+    graph: dict | None = None
+
+
+_NEURON_INPUTS = "w0 = 2\nx0 = -1\nw1 = -3\nx1 = -2\nw2 = -3\n"
+
+
+def _sigmoid_from_primitives() -> dict:
+    """w0·x0 + w1·x1 + w2, then negate, exp, +1, 1/x: figure 2.6 of the course."""
+    leaves = [
+        {"id": name, "op": "input", "value": value}
+        for name, value in (("w0", 2), ("x0", -1), ("w1", -3), ("x1", -2), ("w2", -3))
+    ]
+    weighted = [
+        {"id": "p0", "op": "mul", "inputs": ["w0", "x0"]},
+        {"id": "p1", "op": "mul", "inputs": ["w1", "x1"]},
+        {"id": "s0", "op": "add", "inputs": ["p0", "p1"]},
+        {"id": "s", "op": "add", "inputs": ["s0", "w2"]},
+    ]
+    block = [
+        {"id": "n", "op": "neg", "inputs": ["s"], "group": "sigmoid"},
+        {"id": "e", "op": "exp", "inputs": ["n"], "group": "sigmoid"},
+        {"id": "one", "op": "const", "value": 1, "label": "1", "group": "sigmoid"},
+        {"id": "d", "op": "add", "inputs": ["e", "one"], "group": "sigmoid"},
+        {"id": "f", "op": "reciprocal", "inputs": ["d"], "group": "sigmoid"},
+    ]
+    return {"schema_version": 1, "nodes": leaves + weighted + block, "output": "f"}
+
+
+PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            "add_mul",
+            "(x+y)·z",
+            "The smallest circuit: a sum feeding a product (figures 2.3 and 2.4).",
+            "x = -2\ny = 5\nz = -4\nq = x + y\nf = q * z",
+        ),
+        Preset(
+            "sigmoid_neuron",
+            "Sigmoid neuron (primitives)",
+            "A two-input neuron built from ×, +, negate, exp, +1 and 1/x (figure 2.6); the "
+            "last four form a block that can be collapsed into one σ.",
+            _NEURON_INPUTS + "f = 1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))",
+            graph=_sigmoid_from_primitives(),
+        ),
+        Preset(
+            "sigmoid_neuron_fused",
+            "Sigmoid neuron (fused σ)",
+            "The same neuron with one sigmoid node whose local gradient is σ(1 − σ): the "
+            "gradients match the primitive version.",
+            _NEURON_INPUTS + "s = w0*x0 + w1*x1 + w2\nf = sigmoid(s)",
+        ),
+        Preset(
+            "fan_out",
+            "Fan-out: x·y + x",
+            "x feeds two nodes, so its gradient is the sum of the two downstream gradients.",
+            "x = 3\ny = -2\nf = x * y + x",
+        ),
+        Preset(
+            "tanh_neuron",
+            "tanh neuron",
+            "A neuron with a tanh activation: tanh(w0·x0 + w1·x1 + b).",
+            "w0 = 0.5\nx0 = 2\nw1 = -1.5\nx1 = 0.4\nb = 0.1\nf = tanh(w0*x0 + w1*x1 + b)",
+        ),
+    )
+}

@@ -1,0 +1,17 @@
+"""Every route of the app, in one list.
+
+GET  /                      playground page                    routes/pages.py
+POST /api/evaluate          forward + backward of a graph       routes/evaluate.py
+POST /api/parse             expression -> graph JSON            routes/evaluate.py
+GET  /api/ops               the engine's ops                    routes/catalog.py
+GET  /api/presets           demo graphs                         routes/catalog.py
+GET  /api/presets/{name}    one demo graph                      routes/catalog.py
+GET  /static/...            browser code, styles, vendored libs (mounted in app/main.py)
+GET  /docs, /openapi.json   the API reference
+"""
+
+from __future__ import annotations
+
+from app.routes import catalog, evaluate, pages
+
+ROUTERS = [pages.router, evaluate.router, catalog.router]

@@ -1,0 +1,33 @@
+"""HTML pages, rendered from templates/."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+router = APIRouter(include_in_schema=False)
+
+# Only the app's own scripts run; KaTeX writes inline styles, so styles allow them.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def render(request: Request, template: str, **context) -> HTMLResponse:
+    """A page with the security headers every page sends."""
+    templates = request.app.state.templates
+    response = templates.TemplateResponse(
+        request, template, {"asset_version": request.app.state.asset_version, **context}
+    )
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+async def playground(request: Request) -> HTMLResponse:
+    """The playground: graph canvas, expression box, presets, both passes."""
+    return render(request, "index.html")

@@ -1,0 +1,127 @@
+"""Request and response models: the JSON contract (schema_version 1) as pydantic classes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+
+# A number, one of "nan" / "inf" / "-inf", or nested lists of those (a tensor).
+Value = Any
+
+
+class NodeIn(BaseModel):
+    """One node of a graph: a leaf with a value, or an op naming its inputs by id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=NODE_ID_PATTERN, description="Unique id, e.g. `q`.")
+    op: str = Field(max_length=40, description="An op from `GET /api/ops`.")
+    inputs: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("inputs", "args"),
+        max_length=16,
+        description="Ids of the input nodes, in order (`args` is accepted as an alias).",
+    )
+    attrs: dict[str, Any] = Field(default_factory=dict, description="Op attributes.")
+    value: Value = Field(default=None, description="The value of an input or const leaf.")
+    label: str | None = Field(default=None, max_length=100)
+    group: str | None = Field(default=None, max_length=64)
+    position: dict[str, float] | None = None
+
+
+class EvaluateIn(BaseModel):
+    """A graph (`nodes` + `output`) or an `expression`, with optional input values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = 1
+    nodes: list[NodeIn] | None = None
+    output: str | None = None
+    expression: str | None = Field(default=None, description="Text in the expression language.")
+    inputs: dict[str, Value] | None = Field(
+        default=None, description="Values for names the expression uses but does not define."
+    )
+    grad_output: Value = Field(
+        default=None, description="Gradient to start the backward pass from (default 1)."
+    )
+    title: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=20_000)
+
+
+class ParseIn(BaseModel):
+    """An expression to turn into graph JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expression: str
+    inputs: dict[str, Value] | None = None
+
+
+class EdgeOut(BaseModel):
+    source: str
+    target: str
+    input_index: int
+    upstream: Value
+    local: Value
+    downstream: Value
+    local_formula: str | None
+    local_omitted: str | None
+
+
+class NodeOut(BaseModel):
+    op: str
+    inputs: list[str]
+    label: str | None
+    symbol: str
+    group: str | None
+    shape: list[int]
+    value: Value
+    grad: Value
+    warning: str | None
+    formula: str | None
+    position: dict[str, float] | None
+
+
+class WarningOut(BaseModel):
+    node: str
+    code: str
+    message: str
+
+
+class EvaluateOut(BaseModel):
+    """Forward values and, for every edge, upstream, local and downstream gradients."""
+
+    schema_version: int
+    output: str
+    graph: dict[str, Any]
+    forward_order: list[str]
+    backward_order: list[str]
+    nodes: dict[str, NodeOut]
+    edges: list[EdgeOut]
+    groups: dict[str, Any]
+    warnings: list[WarningOut]
+    first_nonfinite: str | None
+    notes: list[str]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable, machine-readable, e.g. `cycle`, `syntax_error`.")
+    message: str = Field(description="A sentence a student understands.")
+    node_ids: list[str] | None = None
+    line: int | None = None
+    column: int | None = None
+    details: dict[str, Any] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Malformed JSON or an expression error."},
+    413: {"model": ErrorOut, "description": "A documented size limit was exceeded."},
+    422: {"model": ErrorOut, "description": "A graph that cannot be evaluated."},
+}

@@ -1,0 +1,187 @@
+"""Benchmarks, each a ratio against a reference measured in the same run.
+
+    make bench                 # everything
+    python -m bench.run scalar # one part: scalar | api
+
+Targets (from the issues): the engine's forward+backward per node on a 10,000-node scalar
+graph at most micrograd's; `/api/evaluate` on the sigmoid neuron at least 60% of the
+requests per second of a bare FastAPI endpoint served the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.scalar_graph import neuron_sum_spec, replay
+
+log = logging.getLogger("bench")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def best_of(repeats: int, run: Callable[[], object], collector: bool = True) -> float:
+    """The fastest of several runs, in seconds: the least disturbed by the machine.
+
+    With `collector=False` the garbage collector is paused while a run is timed, as timeit
+    does; the target is judged with it on, as the library runs in use.
+    """
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        if not collector:
+            gc.disable()
+        try:
+            start = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - start)
+        finally:
+            gc.enable()
+    return best
+
+
+def bench_scalar(repeats: int = 7) -> list[tuple[str, float, str]]:
+    """Per-node forward+backward cost of gradplay, micrograd and PyTorch 0-d tensors."""
+    import torch
+    from micrograd.engine import Value
+
+    from engine.evaluate import evaluate
+    from engine.graph import build_graph
+
+    spec = neuron_sum_spec()
+    count = len(spec["nodes"])
+    graph = build_graph(spec)
+
+    def micrograd_pass():
+        output, _ = replay(spec, Value, {"mul": Value.__mul__, "add": Value.__add__,
+                                         "relu": Value.relu})  # fmt: skip
+        output.backward()
+
+    def torch_pass():
+        def leaf(v):
+            return torch.tensor(v, dtype=torch.float64, requires_grad=True)
+
+        ops = {"mul": torch.mul, "add": torch.add, "relu": torch.relu}
+        output, _ = replay(spec, leaf, ops)
+        output.backward()
+
+    # micrograd sorts the graph recursively; give it room instead of letting it crash.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20 * count))
+    ours = best_of(repeats, lambda: evaluate(graph))
+    micrograd = best_of(repeats, micrograd_pass)
+    pytorch = best_of(max(2, repeats // 2), torch_pass)
+    checked = best_of(repeats, lambda: build_graph(spec))
+    ours_paused = best_of(repeats, lambda: evaluate(graph), collector=False)
+    micrograd_paused = best_of(repeats, micrograd_pass, collector=False)
+
+    per_node = 1e6 / count
+    ratio = ours / micrograd
+    return [
+        ("scalar graph nodes", count, ""),
+        ("gradplay evaluate, µs/node", ours * per_node, ""),
+        ("gradplay build_graph (checks), µs/node", checked * per_node, "not in micrograd"),
+        ("micrograd, µs/node", micrograd * per_node, ""),
+        ("PyTorch 0-d tensors, µs/node", pytorch * per_node, ""),
+        ("gradplay / micrograd", ratio, "target ≤ 1.00: " + ("met" if ratio <= 1 else "MISSED")),
+        ("gradplay / micrograd, collector paused", ours_paused / micrograd_paused,
+         "for information"),
+    ]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _serve(factory: str, port: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError(f"{factory} did not start")
+
+
+def _requests_per_second(port: int, body: dict, seconds: int) -> float:
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(json.dumps(body))}\n"
+    )
+    url = f"http://127.0.0.1:{port}/api/evaluate"
+    result = subprocess.run(
+        ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    for line in result.stdout.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise RuntimeError(result.stdout)
+
+
+def bench_api(seconds: int = 5) -> list[tuple[str, float, str]]:
+    """Requests per second of `/api/evaluate` (sigmoid neuron) and of a bare endpoint."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("the API benchmark needs wrk: apt-get install -y wrk")
+    from app.presets import PRESETS
+
+    body = {"expression": PRESETS["sigmoid_neuron_fused"].expression}
+    rates = {}
+    for name, factory in (
+        ("bare", "bench.bare_app:create_app"),
+        ("gradplay", "app.main:create_app"),
+    ):
+        port = _free_port()
+        server = _serve(factory, port)
+        try:
+            _requests_per_second(port, body, 1)  # warm up
+            rates[name] = _requests_per_second(port, body, seconds)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+    ratio = rates["gradplay"] / rates["bare"]
+    return [
+        ("bare FastAPI endpoint, requests/s", rates["bare"], ""),
+        ("/api/evaluate sigmoid neuron, requests/s", rates["gradplay"], ""),
+        ("gradplay / bare", ratio, "target ≥ 0.60: " + ("met" if ratio >= 0.6 else "MISSED")),
+    ]
+
+
+PARTS = {"scalar": bench_scalar, "api": bench_api}
+
+
+def main() -> None:
+    """Run the chosen parts and print one table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", default=list(PARTS), choices=list(PARTS))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    log.info("machine: %d cores, Python %s", os.cpu_count(), sys.version.split()[0])
+    for part in args.parts:
+        log.info("\n== %s", part)
+        for name, value, note in PARTS[part]():
+            shown = f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+            log.info("%-44s %12s  %s", name, shown, note)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""`GET /api/ops`, the presets, the pages and the OpenAPI reference."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.ops import OPS
+
+
+def test_ops_lists_every_engine_op_with_formulas(client):
+    ops = {op["name"]: op for op in client.get("/api/ops").json()["ops"]}
+    assert set(ops) == set(OPS)
+    assert ops["mul"]["local_formulas"] == ["$b", "$a"]
+    assert ops["add"]["arity"] == [2, 2]
+
+
+def test_presets_list_names_the_course_examples(client):
+    names = {p["name"] for p in client.get("/api/presets").json()["presets"]}
+    assert {"add_mul", "sigmoid_neuron", "sigmoid_neuron_fused", "fan_out", "tanh_neuron"} <= names
+
+
+@pytest.mark.parametrize(
+    "name", ["add_mul", "sigmoid_neuron", "sigmoid_neuron_fused", "fan_out", "tanh_neuron"]
+)
+def test_preset_graph_and_expression_agree(client, name):
+    preset = client.get(f"/api/presets/{name}").json()
+    from_graph = client.post("/api/evaluate", json=preset["graph"]).json()
+    from_text = client.post("/api/evaluate", json={"expression": preset["expression"]}).json()
+    output_graph = from_graph["nodes"][from_graph["output"]]["value"]
+    output_text = from_text["nodes"][from_text["output"]]["value"]
+    assert output_graph == pytest.approx(output_text, rel=1e-12)
+    leaves = [n["id"] for n in preset["graph"]["nodes"] if n["op"] == "input"]
+    for leaf in leaves:
+        assert from_graph["nodes"][leaf]["grad"] == pytest.approx(
+            from_text["nodes"][leaf]["grad"], rel=1e-12
+        )
+
+
+def test_sigmoid_presets_give_the_same_gradients(client):
+    primitive = client.get("/api/presets/sigmoid_neuron").json()["graph"]
+    fused = client.get("/api/presets/sigmoid_neuron_fused").json()["graph"]
+    a = client.post("/api/evaluate", json=primitive).json()["nodes"]
+    b = client.post("/api/evaluate", json=fused).json()["nodes"]
+    for leaf in ("w0", "x0", "w1", "x1", "w2"):
+        assert a[leaf]["grad"] == pytest.approx(b[leaf]["grad"], rel=1e-12)
+
+
+def test_unknown_preset_is_404_in_the_error_shape(client):
+    response = client.get("/api/presets/nope")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_preset"
+
+
+def test_unknown_api_route_is_404_json(client):
+    response = client.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_wrong_method_is_405_json(client):
+    response = client.get("/api/evaluate")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_playground_page_has_csp_and_assets(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert "<script" in response.text
+
+
+def test_openapi_documents_evaluate(client):
+    spec = client.get("/openapi.json").json()
+    assert "/api/evaluate" in spec["paths"]
+    assert "413" in spec["paths"]["/api/evaluate"]["post"]["responses"]
