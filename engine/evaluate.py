@@ -181,17 +181,23 @@ def _located(error: Exception, node, args) -> EngineError:
 
 
 def _explain(node, args, out) -> str:
-    """Say why a node's value is not finite, at the first element where it is not."""
+    """Say why a node's value is not finite, at the first element where it is not.
+
+    An elementwise op's explanation gets the input numbers at that element; any other op
+    (matmul, mean) gets its whole inputs, since no one element of them made the result.
+    """
+    op = node.op
     index: tuple = ()
-    scalars = args
     if np.ndim(out) > 0:
         index = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+    shown = out[index] if index else out
+    if op.explain is None:
+        reason = f"{op.name} gave {fmt(shown)}"
+    elif op.is_elementwise:
         scalars = tuple(np.broadcast_to(a, np.shape(out))[index] for a in args)
-    reason = (
-        node.op.explain(*scalars, **node.attrs)
-        if node.op.explain
-        else f"{node.op.name} gave {fmt(out if not index else out[index])}"
-    )
+        reason = op.explain(*scalars, **node.attrs)
+    else:
+        reason = op.explain(*args, **node.attrs)
     return reason + (f" (at index {index})" if index else "")
 
 
@@ -287,7 +293,10 @@ def _tensor_chain_rule(node, index, args, out, upstream, limits, with_local) -> 
         return edge
 
     edge.downstream = op.vjp(index, upstream, args, out, **node.attrs)
-    if with_local:
+    closed_form = op.extra.get("jacobian")
+    if with_local and closed_form is not None:
+        _set_local(edge, out, arg, limits, lambda: closed_form(index, args, out))
+    elif with_local:
         _set_local(edge, out, arg, limits, lambda: jacobian_from_vjp(
             op, index, args, out, node.attrs))  # fmt: skip
     return edge

@@ -44,7 +44,6 @@ class Op:
     attrs: tuple[Attr, ...] = ()
     explain: Callable[..., str] | None = None
     min_args: int | None = None
-    check: Callable[..., None] | None = None
     category: str = "scalar"
     extra: dict = field(default_factory=dict)
 
@@ -153,7 +152,8 @@ def jacobian_from_vjp(op: Op, index: int, args: tuple, out: Value, attrs: dict) 
         basis[row] = 1.0
         jac[row] = op.vjp(index, basis.reshape(out_shape), args, out, **attrs)
         basis[row] = 0.0
-    return jac.reshape(out_shape + in_shape)
+    jac = jac.reshape(out_shape + in_shape)
+    return jac[()] if jac.ndim == 0 else jac
 
 
 def _load_all() -> None:

@@ -40,8 +40,7 @@ def matmul_shape(a_shape: tuple, b_shape: tuple) -> tuple:
 
 
 def _as_matrices(a, b):
-    """Both operands with at least two axes: a vector becomes a row on the left, a column on
-    the right."""
+    """Both operands as matrices: a vector is a row on the left and a column on the right."""
     a2 = np.reshape(a, (1,) + np.shape(a)) if np.ndim(a) == 1 else np.asarray(a)
     b2 = np.reshape(b, np.shape(b) + (1,)) if np.ndim(b) == 1 else np.asarray(b)
     return a2, b2
@@ -91,7 +90,8 @@ def matmul_jacobian(index, args, out):
     batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
     a_of, b_of = _batch_map(a2.shape[:-2], batch), _batch_map(b2.shape[:-2], batch)
     (n, k), m = a2.shape[-2:], b2.shape[-1]
-    a_flat, b_flat = a2.reshape(-1, n, k), b2.reshape(-1, k, m)
+    a_flat = a2.reshape(math.prod(a2.shape[:-2]), n, k)
+    b_flat = b2.reshape(math.prod(b2.shape[:-2]), k, m)
 
     o, i, j, c = np.ix_(np.arange(a_of.size), np.arange(n), np.arange(m), np.arange(k))
     if index == 0:
