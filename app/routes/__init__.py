@@ -6,12 +6,15 @@ POST /api/parse             expression -> graph JSON            routes/evaluate.
 GET  /api/ops               the engine's ops                    routes/catalog.py
 GET  /api/presets           demo graphs                         routes/catalog.py
 GET  /api/presets/{name}    one demo graph                      routes/catalog.py
+POST /api/export/pytorch    the graph as a PyTorch program      routes/export.py
+GET  /api/export/pytorch    the same, for ?expression=...       routes/export.py
+POST /api/export/dot        the graph as Graphviz DOT           routes/export.py
 GET  /static/...            browser code, styles, vendored libs (mounted in app/main.py)
 GET  /docs, /openapi.json   the API reference
 """
 
 from __future__ import annotations
 
-from app.routes import catalog, evaluate, pages
+from app.routes import catalog, evaluate, export, pages
 
-ROUTERS = [pages.router, evaluate.router, catalog.router]
+ROUTERS = [pages.router, evaluate.router, catalog.router, export.router]
