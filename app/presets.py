@@ -80,5 +80,23 @@ PRESETS: dict[str, Preset] = {
             "A neuron with a tanh activation: tanh(w0·x0 + w1·x1 + b).",
             "w0 = 0.5\nx0 = 2\nw1 = -1.5\nx1 = 0.4\nb = 0.1\nf = tanh(w0*x0 + w1*x1 + b)",
         ),
+        Preset(
+            "softmax_classifier",
+            "L(softmax(Wx + b), y)",
+            "Figure 2.2: a linear classifier with 3 classes and 4 features, its softmax, and "
+            "the loss −log of the probability of the right class (class 0).",
+            "W = [[0.2, -0.5, 0.1, 2.0], [1.5, 1.3, 2.1, 0.0], [0.0, 0.25, 0.2, -0.3]]\n"
+            "x = [0.56, 2.31, 0.24, 0.02]\n"
+            "b = [1.1, 3.2, -1.2]\n"
+            "z = W @ x + b\n"
+            "f = softmax(z)\n"
+            "L = -log(sum(f * onehot(0, 3)))",
+        ),
+        Preset(
+            "linear_layer",
+            "Linear layer f = Wx",
+            "The Jacobian of f = Wx with respect to x is W itself: open the edge from x.",
+            "W = [[1, 2, 3], [4, 5, 6]]\nx = [0.5, -1, 2]\nf = W @ x",
+        ),
     )
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from engine.ops import OPS
@@ -20,7 +21,16 @@ def test_presets_list_names_the_course_examples(client):
 
 
 @pytest.mark.parametrize(
-    "name", ["add_mul", "sigmoid_neuron", "sigmoid_neuron_fused", "fan_out", "tanh_neuron"]
+    "name",
+    [
+        "add_mul",
+        "sigmoid_neuron",
+        "sigmoid_neuron_fused",
+        "fan_out",
+        "tanh_neuron",
+        "softmax_classifier",
+        "linear_layer",
+    ],
 )
 def test_preset_graph_and_expression_agree(client, name):
     preset = client.get(f"/api/presets/{name}").json()
@@ -28,11 +38,11 @@ def test_preset_graph_and_expression_agree(client, name):
     from_text = client.post("/api/evaluate", json={"expression": preset["expression"]}).json()
     output_graph = from_graph["nodes"][from_graph["output"]]["value"]
     output_text = from_text["nodes"][from_text["output"]]["value"]
-    assert output_graph == pytest.approx(output_text, rel=1e-12)
+    np.testing.assert_allclose(output_graph, output_text, rtol=1e-12)
     leaves = [n["id"] for n in preset["graph"]["nodes"] if n["op"] == "input"]
     for leaf in leaves:
-        assert from_graph["nodes"][leaf]["grad"] == pytest.approx(
-            from_text["nodes"][leaf]["grad"], rel=1e-12
+        np.testing.assert_allclose(
+            from_graph["nodes"][leaf]["grad"], from_text["nodes"][leaf]["grad"], rtol=1e-12
         )
 
 
@@ -74,3 +84,21 @@ def test_openapi_documents_evaluate(client):
     spec = client.get("/openapi.json").json()
     assert "/api/evaluate" in spec["paths"]
     assert "413" in spec["paths"]["/api/evaluate"]["post"]["responses"]
+
+
+def test_linear_layer_preset_local_jacobian_is_w(client):
+    preset = client.get("/api/presets/linear_layer").json()
+    body = client.post("/api/evaluate", json=preset["graph"]).json()
+    edge = next(e for e in body["edges"] if e["source"] == "x")
+    weights = next(n["value"] for n in preset["graph"]["nodes"] if n["id"] == "W")
+    assert edge["local"] == weights  # section 2.5.2: J_f = W, exactly
+
+
+def test_softmax_classifier_preset_matches_the_reference_case(client, cases):
+    case = next(c for c in cases if c["id"] == "anchor_softmax_ce_small")
+    preset = client.get("/api/presets/softmax_classifier").json()
+    body = client.post("/api/evaluate", json=preset["graph"]).json()
+    for name in ("W", "x", "b"):
+        np.testing.assert_allclose(
+            body["nodes"][name]["grad"], case["expected"]["grads"][name], rtol=1e-7, atol=1e-9
+        )
