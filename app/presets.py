@@ -7,7 +7,11 @@ block into one σ box, and the `reciprocal` node the course's figure draws as 1/
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from pathlib import Path
+
+IRIS = Path(__file__).resolve().parent / "data" / "iris.csv"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,24 @@ def _sigmoid_from_primitives() -> dict:
         {"id": "f", "op": "reciprocal", "inputs": ["d"], "group": "sigmoid"},
     ]
     return {"schema_version": 1, "nodes": leaves + weighted + block, "output": "f"}
+
+
+def _iris_mlp() -> str:
+    """A two-layer MLP on 8 real iris flowers (rows spread over the three species)."""
+    with IRIS.open() as handle:
+        rows = list(csv.DictReader(handle))
+    batch = [rows[i] for i in (0, 20, 40, 55, 75, 95, 110, 140)]
+    features = [[float(v) for k, v in row.items() if k.endswith("_cm")] for row in batch]
+    labels = [int(row["label"]) for row in batch]
+    return (
+        "# 8 iris flowers: sepal length, sepal width, petal length, petal width (cm)\n"
+        f"X = {features}\n"
+        "W1 = randn(6, 4, seed=0)\nb1 = zeros(6)\n"
+        "W2 = randn(3, 6, seed=1)\nb2 = zeros(3)\n"
+        "h = relu(linear(X, W1, b1))\n"
+        "logits = linear(h, W2, b2)\n"
+        f"L = cross_entropy(logits, {labels})"
+    )
 
 
 PRESETS: dict[str, Preset] = {
@@ -97,6 +119,13 @@ PRESETS: dict[str, Preset] = {
             "Linear layer f = Wx",
             "The Jacobian of f = Wx with respect to x is W itself: open the edge from x.",
             "W = [[1, 2, 3], [4, 5, 6]]\nx = [0.5, -1, 2]\nf = W @ x",
+        ),
+        Preset(
+            "iris_mlp",
+            "Two-layer MLP on iris",
+            "linear → relu → linear → cross-entropy on a batch of 8 real iris flowers "
+            "(data: R. A. Fisher, via scikit-learn; see app/data/README.md).",
+            _iris_mlp(),
         ),
     )
 }

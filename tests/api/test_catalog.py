@@ -30,6 +30,7 @@ def test_presets_list_names_the_course_examples(client):
         "tanh_neuron",
         "softmax_classifier",
         "linear_layer",
+        "iris_mlp",
     ],
 )
 def test_preset_graph_and_expression_agree(client, name):

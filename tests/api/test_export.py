@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from app.exports import TORCH_SPELLING
+from app.presets import PRESETS
 from engine.ops import OPS
 
 EXPRESSIONS = {
     "course": "x = -2\ny = 5\nz = -4\nq = x + y\nf = q * z",
     "neuron": (
-        "w0 = 2\nx0 = -1\nw1 = -3\nx1 = -2\nw2 = -3\n"
-        "f = 1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))"
+        "w0 = 2\nx0 = -1\nw1 = -3\nx1 = -2\nw2 = -3\nf = 1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))"
     ),
     "every_scalar_op": (
         "a = 0.7\nb = 1.3\n"
@@ -34,6 +34,7 @@ EXPRESSIONS = {
         "L = mse(h, T) + mean(log_softmax(X, axis=0)) + sum(reshape(flatten(X), shape=[3, 4]))"
     ),
     "tensor_output": "v = [1.0, -2.0, 3.0]\nf = exp(v) * v",
+    "iris_mlp": PRESETS["iris_mlp"].expression,
 }
 
 
