@@ -166,17 +166,107 @@ def bench_api(seconds: int = 5) -> list[tuple[str, float, str]]:
     ]
 
 
-PARTS = {"scalar": bench_scalar, "api": bench_api}
+def mlp_spec(batch: int = 64, sizes=(784, 256, 128, 10), seed: int = 0) -> dict:
+    """Graph JSON-like spec (numpy values) of an MLP with cross-entropy on random data."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    nodes = [
+        {"id": "X", "op": "const", "value": rng.standard_normal((batch, sizes[0]))},
+        {"id": "y", "op": "const", "value": rng.integers(0, sizes[-1], batch).astype(float)},
+    ]
+    previous = "X"
+    for layer, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False), start=1):
+        scale = 1 / np.sqrt(n_in)
+        nodes += [
+            {"id": f"W{layer}", "op": "input", "value": rng.uniform(-scale, scale, (n_out, n_in))},
+            {"id": f"b{layer}", "op": "input", "value": np.zeros(n_out)},
+            {"id": f"Wt{layer}", "op": "transpose", "inputs": [f"W{layer}"]},
+            {"id": f"m{layer}", "op": "matmul", "inputs": [previous, f"Wt{layer}"]},
+            {"id": f"z{layer}", "op": "add", "inputs": [f"m{layer}", f"b{layer}"]},
+        ]
+        previous = f"z{layer}"
+        if layer < len(sizes) - 1:
+            nodes.append({"id": f"h{layer}", "op": "relu", "inputs": [previous]})
+            previous = f"h{layer}"
+    nodes.append({"id": "L", "op": "cross_entropy", "inputs": [previous, "y"]})
+    return {"nodes": nodes, "output": "L"}
+
+
+def bench_mlp(repeats: int = 20) -> list[tuple[str, float, str]]:
+    """Forward+backward of a 784-256-128-10 MLP at batch 64 against PyTorch CPU (float64)."""
+    from engine.evaluate import evaluate
+    from engine.graph import build_graph
+
+    graph = build_graph(mlp_spec())
+    ours = best_of(repeats, lambda: evaluate(graph, with_local=False))
+    reference = in_own_process("mlp", repeats)
+    ratio = ours / reference
+    return [
+        ("gradplay MLP forward+backward, ms", ours * 1e3, "float64, batch 64"),
+        ("PyTorch CPU MLP forward+backward, ms", reference * 1e3, "float64, same data"),
+        ("gradplay / PyTorch", ratio, "target ≤ 1.50: " + ("met" if ratio <= 1.5 else "MISSED")),
+    ]
+
+
+def torch_mlp(repeats: int) -> float:
+    """PyTorch's time for the same MLP pass as `bench_mlp`, on the same data."""
+    import torch
+    import torch.nn.functional as F
+
+    values = {node["id"]: node.get("value") for node in mlp_spec()["nodes"]}
+    weights = {
+        name: torch.tensor(value, requires_grad=True)
+        for name, value in values.items()
+        if value is not None and name[0] in "Wb"
+    }
+    inputs, labels = torch.tensor(values["X"]), torch.tensor(values["y"]).long()
+
+    def torch_pass():
+        for tensor in weights.values():
+            tensor.grad = None
+        h = inputs
+        for layer in (1, 2, 3):
+            h = F.linear(h, weights[f"W{layer}"], weights[f"b{layer}"])
+            h = torch.relu(h) if layer < 3 else h
+        F.cross_entropy(h, labels).backward()
+
+    return best_of(repeats, torch_pass)
+
+
+# Importing torch slows numpy's BLAS in the same process (their thread pools compete for the
+# cores), so each reference runs in its own process, as each library would in use.
+REFERENCES = {"mlp": torch_mlp}
+
+
+def in_own_process(name: str, repeats: int) -> float:
+    """Run a PyTorch reference in a fresh interpreter; return its best time in seconds."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--reference", name, "--repeats", str(repeats)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+PARTS = {"scalar": bench_scalar, "mlp": bench_mlp, "api": bench_api}
 
 
 def main() -> None:
     """Run the chosen parts and print one table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", default=list(PARTS), choices=list(PARTS))
+    parser.add_argument("parts", nargs="*", help=f"any of {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--reference", choices=list(REFERENCES), help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=20, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.reference:
+        sys.stdout.write(f"{REFERENCES[args.reference](args.repeats)!r}\n")
+        return
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log.info("machine: %d cores, Python %s", os.cpu_count(), sys.version.split()[0])
-    for part in args.parts:
+    unknown = set(args.parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s) {sorted(unknown)}; choose from {list(PARTS)}")
+    for part in args.parts or list(PARTS):
         log.info("\n== %s", part)
         for name, value, note in PARTS[part]():
             shown = f"{value:,.0f}" if value >= 100 else f"{value:.2f}"

@@ -25,4 +25,8 @@ def is_finite(value) -> bool:
     """True when every element is finite; fast for the scalar case."""
     if type(value) is np.float64:
         return math.isfinite(value)
+    # A sum is finite exactly when every element is, unless finite values overflow it;
+    # summing allocates nothing, so try that first and confirm only when it says no.
+    if math.isfinite(np.sum(value)):
+        return True
     return bool(np.isfinite(value).all())
