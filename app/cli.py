@@ -1,14 +1,15 @@
-"""The `gradplay` command: `gradplay serve --host 127.0.0.1 --port 8000`."""
+"""The `gradplay` command: `gradplay serve --host 127.0.0.1 --port 8000 --db gradplay.sqlite3`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 import uvicorn
 
 from app.main import create_app
-from app.settings import Settings
+from app.settings import Settings, default_database_url, default_db_path
 
 log = logging.getLogger("gradplay")
 
@@ -31,6 +32,21 @@ def main(argv: list[str] | None = None) -> None:
         choices=["debug", "info", "warning", "error"],
         help="how much to log (default info: start-up and rejected requests)",
     )
+    serve.add_argument(
+        "--db",
+        type=Path,
+        default=default_db_path(),
+        metavar="PATH",
+        help="SQLite file for shared graphs, created on first run (default $GRADPLAY_DB or "
+        "./gradplay.sqlite3)",
+    )
+    serve.add_argument(
+        "--database-url",
+        default=default_database_url(),
+        metavar="URL",
+        help="store shared graphs in PostgreSQL instead, e.g. postgresql://user:pw@host/db, "
+        "so several instances can share them (default $GRADPLAY_DATABASE_URL)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -38,9 +54,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     log.info("gradplay serving on http://%s:%d", args.host, args.port)
     uvicorn.run(
-        create_app(Settings()),
+        create_app(Settings(db_path=args.db, database_url=args.database_url)),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         access_log=args.log_level == "debug",
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.routes import ROUTERS
 from app.settings import Settings
+from app.storage import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
@@ -29,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="gradplay",
         summary="Forward values and per-edge gradients of computational graphs.",
         version="0.1.0",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES)
@@ -40,6 +45,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the graph store (migrating it) before the first request; close it at shutdown."""
+    app.state.store = await run_in_threadpool(open_store, app.state.settings)
+    try:
+        yield
+    finally:
+        store, app.state.store = app.state.store, None
+        await run_in_threadpool(store.close)
 
 
 def _asset_version(folder: Path) -> str:

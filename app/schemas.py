@@ -125,3 +125,71 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "A documented size limit was exceeded."},
     422: {"model": ErrorOut, "description": "A graph that cannot be evaluated."},
 }
+
+
+class SavedGraphIn(BaseModel):
+    """A graph to save and share, with its title, description and teaching options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = 1
+    title: str | None = Field(default=None, description="Up to 200 characters.")
+    description: str | None = Field(
+        default=None,
+        description="Plain text or Markdown, stored exactly as sent; the page renders it.",
+    )
+    nodes: list[NodeIn]
+    output: str
+    hidden: list[str] = Field(
+        default_factory=list,
+        description="Ids of nodes whose value and grad students must predict.",
+    )
+    locked: list[str] = Field(
+        default_factory=list, description="Ids of input nodes students cannot change."
+    )
+
+
+class SavedGraphOut(BaseModel):
+    """One revision of a saved graph, as anyone with the link sees it."""
+
+    id: str
+    revision: int = Field(description="1 for the first save, one more for every overwrite.")
+    created_at: str = Field(description="When the graph was first saved (ISO 8601, UTC).")
+    saved_at: str = Field(description="When this revision was saved (ISO 8601, UTC).")
+    schema_version: int
+    title: str
+    description: str
+    nodes: list[dict[str, Any]]
+    output: str
+    hidden: list[str]
+    locked: list[str]
+
+
+class SavedGraphCreated(BaseModel):
+    """The id of a new saved graph and its edit token, which is never shown again."""
+
+    id: str
+    edit_token: str = Field(
+        description="Secret: send it as `Authorization: Bearer <token>` to change the graph."
+    )
+    revision: int
+    url: str = Field(description="The page that shows the graph, e.g. `/g/<id>`.")
+
+
+class SavedGraphUpdated(BaseModel):
+    id: str
+    revision: int
+    saved_at: str
+
+
+class RevisionSummary(BaseModel):
+    revision: int
+    saved_at: str
+    title: str
+
+
+class RevisionList(BaseModel):
+    """Every revision of a saved graph, oldest first."""
+
+    id: str
+    revisions: list[RevisionSummary]

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import orjson
+from fastapi.responses import Response
 
 from engine.display import latex_name
 from engine.evaluate import Evaluation
 from engine.groups import summarize_groups
 from engine.numbers import fmt
+from engine.ops import OPS
+
+
+@lru_cache(maxsize=8192)
+def _formulas(op_name: str, out: str, args: tuple[str, ...]) -> tuple[str, list[str]]:
+    # The same few formulas come back request after request; build each once.
+    return OPS[op_name].describe(out, list(args))
+
+
+@lru_cache(maxsize=8192)
+def _latex_name(node_id: str, label: str | None) -> str:
+    return latex_name(node_id, label)
 
 
 def number(value: float) -> float | str:
@@ -60,8 +75,8 @@ def evaluation_to_json(evaluation: Evaluation) -> dict:
         node = graph.nodes[node_id]
         formula = None
         if not node.op.is_leaf:
-            formula, local_formulas[node_id] = node.op.describe(
-                names[node_id], [names[i] for i in node.inputs]
+            formula, local_formulas[node_id] = _formulas(
+                node.op.name, names[node_id], tuple(names[i] for i in node.inputs)
             )
         nodes[node_id] = {
             "op": node.op.name,
@@ -112,7 +127,7 @@ def _display_name(node) -> str:
     """A const shows its number; everything else its label or id."""
     if node.op.name == "const" and np.ndim(node.value) == 0:
         return fmt(node.value)
-    return latex_name(node.id, node.label)
+    return _latex_name(node.id, node.label)
 
 
 def _groups_to_json(evaluation: Evaluation) -> dict:
@@ -135,3 +150,12 @@ def _groups_to_json(evaluation: Evaluation) -> dict:
         }
         for name, group in groups.items()
     }
+
+
+def json_response(body: dict, status_code: int = 200) -> Response:
+    """JSON via orjson: several times faster than the standard library on these bodies.
+
+    Every float in `body` has already been made finite or named by `number`, so orjson's
+    habit of writing NaN as null never applies.
+    """
+    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from engine.limits import Limits
+
+
+def default_db_path() -> Path:
+    """The SQLite file for shared graphs: $GRADPLAY_DB, else ./gradplay.sqlite3."""
+    return Path(os.environ.get("GRADPLAY_DB") or "gradplay.sqlite3")
+
+
+def default_database_url() -> str | None:
+    """A PostgreSQL URL from $GRADPLAY_DATABASE_URL; None means the SQLite file."""
+    return os.environ.get("GRADPLAY_DATABASE_URL") or None
 
 
 @dataclass(frozen=True)
@@ -19,3 +31,14 @@ class Settings:
     max_body_bytes: int = 2 * 1024 * 1024
     # Evaluations bigger than this (nodes + tensor elements) run off the event loop.
     inline_work_limit: int = 5_000
+
+    # Shared graphs live in this SQLite file unless `database_url` names a PostgreSQL server,
+    # which several app instances can share.
+    db_path: Path = field(default_factory=default_db_path)
+    database_url: str | None = field(default_factory=default_database_url)
+    # A saved graph is a teaching demo, far smaller than what /api/evaluate accepts.
+    max_saved_nodes: int = 2_000
+    max_title_chars: int = 200
+    max_description_chars: int = 20_000
+    # Every save keeps a revision; past this many, the owner must save a new graph.
+    max_revisions: int = 1_000

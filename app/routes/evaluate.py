@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.errors import ApiError
 from app.schemas import ERROR_RESPONSES, EvaluateIn, EvaluateOut, ParseIn
-from app.serialize import evaluation_to_json, graph_to_json
+from app.serialize import evaluation_to_json, graph_to_json, json_response
 from engine.evaluate import evaluate
 from engine.expr import parse
 from engine.graph import build_graph
@@ -46,7 +46,7 @@ def _evaluate(spec: dict, grad_output, limits: Limits) -> dict:
 
 
 @router.post("/api/evaluate", response_model=EvaluateOut, responses=ERROR_RESPONSES)
-async def evaluate_graph(body: EvaluateIn, request: Request) -> JSONResponse:
+async def evaluate_graph(body: EvaluateIn, request: Request) -> Response:
     """Run the forward and backward passes; return values and every edge's gradients."""
     settings = request.app.state.settings
     spec = graph_spec(body, settings.limits)
@@ -56,7 +56,7 @@ async def evaluate_graph(body: EvaluateIn, request: Request) -> JSONResponse:
         result = await run_in_threadpool(_evaluate, spec, body.grad_output, settings.limits)
     else:
         result = _evaluate(spec, body.grad_output, settings.limits)
-    return JSONResponse(result)
+    return json_response(result)
 
 
 def _leaf_elements(spec: dict) -> int:

@@ -56,7 +56,12 @@ def test_case_values_and_grads(client, case):
 
     expected = case["expected"]
     output = result["nodes"][result["output"]]
-    close(output["value"], expected.get("output", expected.get("loss")), case["tolerance"])
+    if "loss" in expected:
+        close(output["value"], expected["loss"], case["tolerance"])
+    if np.shape(output["value"]) == np.shape(expected["output"]):
+        close(output["value"], expected["output"], case["tolerance"])
+    else:  # the case's "output" is the layer's, before the loss that sums it
+        assert _appears(result, expected["output"], case["tolerance"]), "layer output"
     for name, grad in expected["grads"].items():
         close(result["nodes"][name]["grad"], grad, case["tolerance"])
     for name, value in expected.get("node_values", {}).items():
@@ -70,6 +75,24 @@ def test_case_values_and_grads(client, case):
                 "/api/evaluate", json={"expression": "softmax(s)", "inputs": {"s": scores}}
             ).json()
         assert _appears(where, value, case["tolerance"]), f"intermediate {label} = {value}"
+
+
+def test_case_weighted_loss_checks(client):
+    """Cases whose plain-sum gradient is uninformative carry a weighted loss: check it too."""
+    checked = 0
+    for case in CASES:
+        check = case["expected"].get("weighted_loss_check")
+        if not check or "conv2d" not in OPS:
+            continue
+        expression = case["expression"].replace("sum(", "sum(Wout * ", 1)
+        body = request_body({**case, "expression": expression})
+        body["inputs"] = {**body["inputs"], "Wout": check["Wout"]}
+        result = client.post("/api/evaluate", json=body).json()
+        close(result["nodes"][result["output"]]["value"], check["value"], case["tolerance"])
+        for name, grad in check["grads"].items():
+            close(result["nodes"][name]["grad"], grad, case["tolerance"])
+        checked += 1
+    assert checked or "conv2d" not in OPS
 
 
 def _appears(result: dict, value, tolerance) -> bool:
