@@ -1,0 +1,84 @@
+// The only module that talks to the server; everything else gets plain data or an ApiError.
+
+/** @typedef {import('./types.js').Evaluation} Evaluation */
+
+/** An error the API answered with (4xx JSON body), or a network failure (status 0). */
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {{code?: string, message?: string, line?: number, column?: number,
+   *   node_ids?: string[], details?: Object}} body
+   */
+  constructor(status, body) {
+    super(body.message || `The server answered with status ${status}.`);
+    this.status = status;
+    this.code = body.code || "http_error";
+    this.line = body.line ?? null;
+    this.column = body.column ?? null;
+    this.nodeIds = body.node_ids || [];
+    this.details = body.details || {};
+  }
+
+  /** True for errors that point at a place in the expression text. */
+  get hasPosition() {
+    return this.line !== null && this.line !== undefined;
+  }
+}
+
+async function request(method, path, body, signal) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      signal,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, {
+      code: "network_error",
+      message: "Could not reach the gradplay server. Is it still running?",
+    });
+  }
+  return readAnswer(response);
+}
+
+async function readAnswer(response) {
+  let payload = null;
+  try {
+    payload = await response.json();
+  } catch {
+    // A proxy error page or an empty body: fall through to a generic message.
+  }
+  if (response.ok && payload !== null) return payload;
+  const error = payload && payload.error ? payload.error : {};
+  throw new ApiError(response.status, error);
+}
+
+/** GET /api/presets → [{name, title, description}] */
+export async function fetchPresets() {
+  const answer = await request("GET", "/api/presets");
+  return answer.presets;
+}
+
+/** GET /api/presets/{name} → {name, title, description, expression, graph} */
+export function fetchPreset(name) {
+  return request("GET", `/api/presets/${encodeURIComponent(name)}`);
+}
+
+/** GET /api/ops → [{name, doc, symbol, ...}] */
+export async function fetchOps() {
+  const answer = await request("GET", "/api/ops");
+  return answer.ops;
+}
+
+/**
+ * POST /api/evaluate with a graph or {expression}.
+ * @param {Object} payload
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<Evaluation>}
+ */
+export function evaluate(payload, signal) {
+  return request("POST", "/api/evaluate", payload, signal);
+}

@@ -1,0 +1,275 @@
+// What is drawn, derived from one API answer: display nodes, display edges and the steps of
+// both passes. With blocks collapsed, a group's primitives become one box whose edges carry
+// the numbers the API computed for the group as a whole.
+
+/** @typedef {import('./types.js').Evaluation} Evaluation */
+/** @typedef {import('./types.js').DisplayNode} DisplayNode */
+/** @typedef {import('./types.js').DisplayEdge} DisplayEdge */
+/** @typedef {import('./types.js').Step} Step */
+
+/** Id of the end label drawn to the right of the output node. */
+export const TERMINAL_ID = "__output__";
+
+/** Key of the edge from the output node to its end label. */
+export const TAIL_KEY = "__tail__";
+
+const GROUP_PREFIX = "group:";
+
+/**
+ * @typedef {Object} View
+ * @property {Map<string, DisplayNode>} nodes  in forward order, the end label last
+ * @property {DisplayEdge[]} edges             the tail edge last
+ * @property {Step[]} sequence                 forward steps, then backward steps
+ * @property {number} forwardCount
+ * @property {Map<string, number>} forwardIndex   display id → its forward step
+ * @property {Map<string, number>} backwardIndex  display id → its backward step
+ * @property {Map<string, string>} displayOf      API node id → display id
+ * @property {string} output                   display id of the output node
+ * @property {boolean} collapsed
+ */
+
+/** True when the answer has groups the page can draw as one box. */
+export function hasGroups(evaluation) {
+  return Boolean(evaluation && evaluation.groups && Object.keys(evaluation.groups).length);
+}
+
+/** Display id of a group box. */
+export function groupId(name) {
+  return GROUP_PREFIX + name;
+}
+
+/**
+ * @param {Evaluation} evaluation
+ * @param {boolean} collapsed
+ * @returns {View}
+ */
+export function buildView(evaluation, collapsed) {
+  const groups = collapsed && hasGroups(evaluation) ? evaluation.groups : {};
+  const displayOf = displayIds(evaluation, groups);
+
+  const nodes = displayNodes(evaluation, groups, displayOf);
+  const edges = displayEdges(evaluation, groups, displayOf);
+  const output = displayOf.get(evaluation.output);
+  addTerminal(nodes, edges, evaluation, output);
+
+  const forward = steps(evaluation.forward_order, "forward", groups, displayOf);
+  const backward = steps(evaluation.backward_order, "backward", groups, displayOf);
+  return {
+    nodes,
+    edges,
+    sequence: [...forward, ...backward],
+    forwardCount: forward.length,
+    forwardIndex: indexOf(forward, 0),
+    backwardIndex: indexOf(backward, forward.length),
+    displayOf,
+    output,
+    collapsed: Object.keys(groups).length > 0,
+  };
+}
+
+function displayIds(evaluation, groups) {
+  const displayOf = new Map();
+  for (const id of evaluation.forward_order) displayOf.set(id, id);
+  for (const [name, group] of Object.entries(groups)) {
+    for (const member of group.nodes) displayOf.set(member, groupId(name));
+  }
+  return displayOf;
+}
+
+function displayNodes(evaluation, groups, displayOf) {
+  /** @type {Map<string, DisplayNode>} */
+  const nodes = new Map();
+  for (const id of evaluation.forward_order) {
+    const shown = displayOf.get(id);
+    if (shown !== id) {
+      // The box takes the place of its output, where its value is known.
+      const name = shown.slice(GROUP_PREFIX.length);
+      if (groups[name].output === id) nodes.set(shown, groupNode(evaluation, groups, shown));
+      continue;
+    }
+    nodes.set(id, apiNode(evaluation, id));
+  }
+  return nodes;
+}
+
+function apiNode(evaluation, id) {
+  const node = evaluation.nodes[id];
+  const kind = node.op === "input" || node.op === "const" ? node.op : "op";
+  return {
+    id,
+    kind,
+    name: node.label || id,
+    label: node.label,
+    symbol: node.symbol || "",
+    op: node.op,
+    value: node.value,
+    grad: node.grad,
+    shape: node.shape || [],
+    warning: node.warning,
+    formula: node.formula,
+    members: [],
+  };
+}
+
+function groupNode(evaluation, groups, shown) {
+  const name = shown.slice(GROUP_PREFIX.length);
+  const group = groups[name];
+  const out = evaluation.nodes[group.output];
+  const warnings = group.nodes.map((id) => evaluation.nodes[id].warning).filter(Boolean);
+  return {
+    id: shown,
+    kind: "group",
+    name,
+    symbol: group.symbol || name,
+    op: name,
+    value: out.value,
+    grad: out.grad,
+    shape: out.shape || [],
+    warning: warnings[0] || null,
+    formula: null,
+    members: [...group.nodes],
+  };
+}
+
+function displayEdges(evaluation, groups, displayOf) {
+  /** @type {DisplayEdge[]} */
+  const edges = [];
+  const enteredGroups = new Set();
+  for (const edge of evaluation.edges) {
+    const source = displayOf.get(edge.source);
+    const target = displayOf.get(edge.target);
+    if (source === target) continue;
+    if (target !== edge.target) {
+      addGroupEntry(edges, evaluation, groups, edge, source, target, enteredGroups);
+      continue;
+    }
+    edges.push(fromApiEdge(evaluation, edge, source, target));
+  }
+  return edges;
+}
+
+function fromApiEdge(evaluation, edge, source, target) {
+  const from = evaluation.nodes[edge.source];
+  return {
+    key: `${source}->${target}#${edge.input_index}`,
+    source,
+    target,
+    inputIndex: edge.input_index,
+    value: from.value,
+    shape: from.shape || [],
+    upstream: edge.upstream,
+    local: edge.local,
+    downstream: edge.downstream,
+    localFormula: edge.local_formula,
+    localOmitted: edge.local_omitted,
+  };
+}
+
+// Several primitive edges may enter a group from one source (x used twice inside the
+// block); the group's own numbers give one edge per source.
+function addGroupEntry(edges, evaluation, groups, edge, source, target, entered) {
+  const name = target.slice(GROUP_PREFIX.length);
+  const key = `${source}->${target}`;
+  if (entered.has(key)) return;
+  entered.add(key);
+
+  const numbers = (groups[name].edges || []).find((e) => e.source === edge.source) || {};
+  const from = evaluation.nodes[edge.source];
+  edges.push({
+    key: `${key}#${entered.size - 1}`,
+    source,
+    target,
+    inputIndex: entered.size - 1,
+    value: from.value,
+    shape: from.shape || [],
+    upstream: numbers.upstream ?? null,
+    local: numbers.local ?? null,
+    downstream: numbers.downstream ?? null,
+    localFormula: null,
+    localOmitted: null,
+  });
+}
+
+function addTerminal(nodes, edges, evaluation, output) {
+  const out = nodes.get(output);
+  const apiOutput = evaluation.nodes[evaluation.output];
+  const name = apiOutput.label || evaluation.output;
+  nodes.set(TERMINAL_ID, {
+    id: TERMINAL_ID,
+    kind: "terminal",
+    name: out.kind === "op" || out.kind === "group" ? name : `${name} (output)`,
+    symbol: "",
+    op: "output",
+    value: out.value,
+    grad: out.grad,
+    shape: out.shape,
+    warning: null,
+    formula: null,
+    members: [],
+  });
+  edges.push({
+    key: TAIL_KEY,
+    source: output,
+    target: TERMINAL_ID,
+    inputIndex: 0,
+    value: out.value,
+    shape: out.shape,
+    upstream: null,
+    local: null,
+    downstream: out.grad,
+    localFormula: null,
+    localOmitted: null,
+  });
+}
+
+// A group box takes its forward step where its output is computed and its backward step
+// where the gradient reaches that output; the other members take no step of their own.
+function steps(order, phase, groups, displayOf) {
+  const result = [];
+  for (const id of order) {
+    const shown = displayOf.get(id);
+    if (shown !== id) {
+      const name = shown.slice(GROUP_PREFIX.length);
+      if (groups[name].output !== id) continue;
+    }
+    result.push({ phase, node: shown });
+  }
+  return result;
+}
+
+function indexOf(list, offset) {
+  const index = new Map();
+  list.forEach((step, i) => index.set(step.node, offset + i));
+  return index;
+}
+
+/**
+ * Which numbers are visible after `position` steps of the sequence.
+ * @param {View} view
+ * @param {number} position
+ */
+export function revealAt(view, position) {
+  const reached = (index) => index !== undefined && position > index;
+  const valueShown = (id) =>
+    reached(view.forwardIndex.get(id === TERMINAL_ID ? view.output : id));
+  const gradShown = (id) =>
+    reached(view.backwardIndex.get(id === TERMINAL_ID ? view.output : id));
+  return {
+    valueShown,
+    gradShown,
+    /** An edge's gradient appears when the backward pass has processed its target. */
+    edgeGradShown: (edge) => gradShown(edge.key === TAIL_KEY ? view.output : edge.target),
+  };
+}
+
+/** The incoming edges of a display node, by input index. */
+export function incomingEdges(view, id) {
+  return view.edges
+    .filter((edge) => edge.target === id)
+    .sort((a, b) => a.inputIndex - b.inputIndex);
+}
+
+/** The outgoing edges of a display node (the tail edge included for the output). */
+export function outgoingEdges(view, id) {
+  return view.edges.filter((edge) => edge.source === id);
+}
