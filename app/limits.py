@@ -8,17 +8,20 @@ import json
 class BodySizeLimit:
     """413 for a body larger than `max_bytes`, whether or not it declares its length."""
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Paths allowed a bigger body, e.g. photo uploads, which are not JSON.
+        self.larger = larger or {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
 
+        limit = self.larger.get(scope["path"], self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await self._refuse(send, limit)
 
         # Read the body up front (it is small JSON) so an undeclared length is bounded too.
         chunks, size, more = [], 0, True
@@ -28,8 +31,8 @@ class BodySizeLimit:
                 return
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_bytes:
-                return await self._refuse(send)
+            if size > limit:
+                return await self._refuse(send, limit)
             more = message.get("more_body", False)
 
         body = b"".join(chunks)
@@ -44,13 +47,12 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send) -> None:
+    async def _refuse(self, send, limit: int) -> None:
         body = json.dumps(
             {
                 "error": {
                     "code": "request_too_large",
-                    "message": f"the request body is larger than the limit of "
-                    f"{self.max_bytes:,} bytes",
+                    "message": f"the request body is larger than the limit of {limit:,} bytes",
                 }
             }
         ).encode()

@@ -91,6 +91,8 @@ def evaluation_to_json(evaluation: Evaluation) -> dict:
             "formula": formula,
             "position": node.position,
         }
+        if node_id in evaluation.aux:
+            nodes[node_id]["aux"] = {k: tensor(v) for k, v in evaluation.aux[node_id].items()}
 
     edges = [
         {

@@ -29,6 +29,8 @@ class Settings:
     )
     # Request bodies above this size are refused with 413 before they are parsed.
     max_body_bytes: int = 2 * 1024 * 1024
+    # Photo uploads to the CNN lab may be larger (a phone's JPEG is several MB).
+    max_upload_bytes: int = 12 * 1024 * 1024
     # Evaluations bigger than this (nodes + tensor elements) run off the event loop.
     inline_work_limit: int = 5_000
 

@@ -61,6 +61,8 @@ class Evaluation:
     warnings: list[Warning_] = field(default_factory=list)
     first_nonfinite: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Per node whose op has `aux`: its extra named arrays (batch_norm's running statistics).
+    aux: dict[str, dict] = field(default_factory=dict)
 
 
 def evaluate(
@@ -72,7 +74,8 @@ def evaluate(
     """Run the forward pass, then the backward pass from the output."""
     clock = _Clock(limits)
     with np.errstate(all="ignore"):
-        values, warnings, first_nonfinite = forward(graph, limits, clock)
+        aux: dict[str, dict] = {}
+        values, warnings, first_nonfinite = forward(graph, limits, clock, aux)
         evaluation = Evaluation(
             graph=graph,
             forward_order=list(graph.order),
@@ -82,6 +85,7 @@ def evaluate(
             edges=[],
             warnings=warnings,
             first_nonfinite=first_nonfinite,
+            aux=aux,
         )
         backward(evaluation, grad_output, limits, with_local, clock)
     return evaluation
@@ -112,9 +116,15 @@ class _Clock:
 
 
 def forward(
-    graph: Graph, limits: Limits = DEFAULT_LIMITS, clock: _Clock | None = None
+    graph: Graph,
+    limits: Limits = DEFAULT_LIMITS,
+    clock: _Clock | None = None,
+    aux: dict | None = None,
 ) -> tuple[dict, list[Warning_], str | None]:
-    """Values of every node in topological order, with a warning where one turns non-finite."""
+    """Values of every node in topological order, with a warning where one turns non-finite.
+
+    When `aux` is a dict, it receives the extra arrays of ops that make some, by node id.
+    """
     nodes = graph.nodes
     values: dict[str, Any] = {}
     warnings: list[Warning_] = []
@@ -147,6 +157,9 @@ def forward(
                 out = out[()]
             values[node_id] = out
             elements += _check_size(node_id, out, elements, limits)
+            # Only tensor ops have aux (batch_norm), so the scalar path above skips the check.
+            if node.op.aux is not None and aux is not None:
+                aux[node_id] = node.op.aux(*args, out, **node.attrs)
 
         if not is_finite(out) and all(is_finite(a) for a in args):
             warnings.append(Warning_(node_id, "nonfinite_value", _explain(node, args, out)))

@@ -640,20 +640,25 @@ class _Parser:
         self.advance()
         op = OPS.get(frame.op)
         known = {attr.name: attr for attr in op.attrs} if op and frame.op != _LINEAR else {}
-        if key.text not in known:
+        aliases = {alias: attr.name for attr in known.values() for alias in attr.aliases}
+        name = aliases.get(key.text, key.text)
+        if name not in known:
             takes = "takes the keywords " + ", ".join(known) if known else "takes no keywords"
             raise _error(
                 key,
                 f"{frame.op} has no keyword '{key.text}' {_at(key)}; it {takes}",
                 "unknown_attribute",
             )
-        if key.text in frame.attrs:
-            raise _error(key, f"the keyword '{key.text}' is given twice {_at(key)}")
+        if name in frame.attrs:
+            others = [alias for alias, target in aliases.items() if target == name]
+            also = f"; '{others[0]}' is another name for '{name}'" if others else ""
+            raise _error(key, f"the keyword '{key.text}' is given twice {_at(key)}{also}")
 
         value_token = self.peek()
         value = self.keyword_value()
-        _check_attr_kind(frame.op, known[key.text], value, value_token)
-        frame.attrs[key.text] = value
+        _check_attr_kind(frame.op, known[name], value, value_token)
+        # The graph keeps the attribute's own name, whichever spelling the text used.
+        frame.attrs[name] = value
 
     def close_call(
         self, frame: _Pending, operands: list[_Operand], pending: list[_Pending]

@@ -213,6 +213,7 @@ def check_attrs(op: Op, given: dict, node_id: str) -> dict:
     if not isinstance(given, dict):
         raise GraphError(f"node {node_id!r}: attrs must be an object", node_ids=[node_id])
     known = {attr.name: attr for attr in op.attrs}
+    given = _resolve_aliases(op, given, node_id) if op.attrs else given
     unknown = sorted(set(given) - set(known))
     if unknown:
         allowed = ", ".join(known) or "none"
@@ -222,6 +223,25 @@ def check_attrs(op: Op, given: dict, node_id: str) -> dict:
             node_ids=[node_id],
         )
     return {name: given.get(name, attr.default) for name, attr in known.items()}
+
+
+def _resolve_aliases(op: Op, given: dict, node_id: str) -> dict:
+    """Rename aliases (`kernel` for `kernel_size`) to their attribute; both at once is an error."""
+    aliases = {alias: attr.name for attr in op.attrs for alias in attr.aliases}
+    if not aliases or not aliases.keys() & given.keys():
+        return given
+    resolved = {}
+    for key, value in given.items():
+        name = aliases.get(key, key)
+        if name in resolved:
+            raise GraphError(
+                f"node {node_id!r}: {op.name} got {name!r} twice (once as its alias "
+                f"{next(a for a, n in aliases.items() if n == name)!r}); give it once",
+                code="duplicate_attribute",
+                node_ids=[node_id],
+            )
+        resolved[name] = value
+    return resolved
 
 
 def _check_leaf_values(nodes: dict[str, Node]) -> None:

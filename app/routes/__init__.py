@@ -15,18 +15,37 @@ GET  /api/graphs/{id}/revisions/{n}  one revision, by number        routes/graph
 POST /api/export/pytorch    the graph as a PyTorch program      routes/export.py
 GET  /api/export/pytorch    the same, for ?expression=...       routes/export.py
 POST /api/export/dot        the graph as Graphviz DOT           routes/export.py
+GET  /api/images            the sample photographs              routes/images.py
+GET  /api/images/{name}     one of them as a C×H×W tensor       routes/images.py
+POST /api/images            an uploaded PNG/JPEG as a tensor    routes/images.py
+POST /api/layers            shapes, parameters, receptive fields of a layer stack  routes/layers.py
+POST /api/receptive-field   receptive fields and one output's boxes               routes/layers.py
+POST /api/cnn/lenet5        LeNet-5 on a real digit, maps and gradients            routes/cnn.py
+GET  /learn                 training, loss surface, differentiation methods  routes/learn.py
+GET  /api/datasets          data sets a training run can use    routes/learn.py
+POST /api/train             start a training run -> run id      routes/learn.py
+GET  /api/train/{id}        a run's status and summary          routes/learn.py
+GET  /api/train/{id}/events its progress as Server-Sent Events  routes/learn.py
+POST /api/train/{id}/stop   stop a run                          routes/learn.py
+POST /api/loss-surface      loss over (w, b) + optimizer paths  routes/learn.py
+POST /api/gradcheck         autodiff vs finite differences      routes/learn.py
+GET  /api/swell             symbolic vs autodiff sizes          routes/learn.py
 GET  /static/...            browser code, styles, vendored libs (mounted in app/main.py)
 GET  /docs, /openapi.json   the API reference
 """
 
 from __future__ import annotations
 
-from app.routes import catalog, evaluate, export, graphs, pages
+from app.routes import catalog, cnn, evaluate, export, graphs, images, layers, learn, pages
 
 ROUTERS = [
     pages.router,
     evaluate.router,
     catalog.router,
     export.router,
+    images.router,
+    layers.router,
+    cnn.router,
     graphs.router,
+    learn.router,
 ]

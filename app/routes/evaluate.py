@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +22,22 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["graphs"])
 
 
+def parsed(expression: str, inputs: dict | None, limits: Limits) -> dict:
+    """The parser's graph for an expression, remembered: students post the same text often.
+
+    The graph dict is shared between requests, so nothing downstream may change it
+    (build_graph only reads it).
+    """
+    key = orjson.dumps(inputs, option=orjson.OPT_SORT_KEYS) if inputs else b""
+    return _parsed(expression, key, limits)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(expression: str, inputs_key: bytes, limits: Limits) -> dict:
+    # A failed parse raises, and lru_cache keeps nothing for it.
+    return parse(expression, orjson.loads(inputs_key) if inputs_key else None, limits)
+
+
 def graph_spec(body: EvaluateIn, limits: Limits) -> dict:
     """The plain graph dict for a request that gives either nodes or an expression."""
     if body.expression is not None:
@@ -27,7 +45,7 @@ def graph_spec(body: EvaluateIn, limits: Limits) -> dict:
             raise ApiError(
                 422, "ambiguous_request", "give either an expression or a list of nodes, not both"
             )
-        return parse(body.expression, body.inputs, limits)
+        return parsed(body.expression, body.inputs, limits)
     if body.nodes is None:
         raise ApiError(422, "empty_request", "give a graph (nodes and output) or an expression")
     if body.output is None:
@@ -74,5 +92,5 @@ def _leaf_elements(spec: dict) -> int:
 async def parse_expression(body: ParseIn, request: Request) -> dict:
     """Turn an expression into graph JSON without evaluating it."""
     limits = request.app.state.settings.limits
-    graph = build_graph(parse(body.expression, body.inputs, limits), limits)
+    graph = build_graph(parsed(body.expression, body.inputs, limits), limits)
     return {"graph": graph_to_json(graph)}

@@ -23,9 +23,11 @@ class Attr:
     """One keyword attribute of an op, e.g. `axis` of `sum`."""
 
     name: str
-    kind: str  # "int", "float", "bool", "str", "ints", "axis"
+    kind: str  # "int", "float", "bool", "str", "ints", "axis", "padding"
     default: Any
     doc: str
+    # Other names accepted for it, e.g. `kernel` for `kernel_size` as the course writes it.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Op:
     min_args: int | None = None
     category: str = "scalar"
     extra: dict = field(default_factory=dict)
+    # Named arrays an op makes besides its value (batch_norm's updated running statistics):
+    # aux(*inputs, out, **attrs) -> {name: array}, called after forward for tensor values.
+    aux: Callable[..., dict] | None = None
 
     @property
     def arity(self) -> tuple[int, int]:
@@ -87,7 +92,13 @@ class Op:
             "formula": self.formula,
             "local_formulas": list(self.local_formulas),
             "attrs": [
-                {"name": a.name, "kind": a.kind, "default": a.default, "doc": a.doc}
+                {
+                    "name": a.name,
+                    "kind": a.kind,
+                    "default": a.default,
+                    "doc": a.doc,
+                    "aliases": list(a.aliases),
+                }
                 for a in self.attrs
             ],
         }
@@ -158,7 +169,17 @@ def jacobian_from_vjp(op: Op, index: int, args: tuple, out: Value, attrs: dict) 
 
 def _load_all() -> None:
     # Importing the modules registers their ops; the order is the order of `GET /api/ops`.
-    from engine.ops import elementwise, leaves, linalg, reduce, shape, softmax  # noqa: F401
+    from engine.ops import (  # noqa: F401
+        batchnorm,
+        conv,
+        elementwise,
+        leaves,
+        linalg,
+        pool,
+        reduce,
+        shape,
+        softmax,
+    )
 
 
 _load_all()

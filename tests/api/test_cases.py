@@ -6,6 +6,8 @@ tests, hypothesis) cover the kind, these pin the exact published numbers.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -21,9 +23,7 @@ def case_param(case: dict):
     missing += [name for name in ("cross_entropy", "softmax") if name in str(case)]
     missing = [op for op in missing if op not in OPS]
     marks = []
-    if case["kind"] in ("conv_shape", "receptive_field"):
-        marks.append(pytest.mark.xfail(strict=True, reason="layer geometry API: issue 4"))
-    elif missing:
+    if missing:
         marks.append(pytest.mark.xfail(strict=True, reason=f"missing ops {missing}: issue 3/4"))
     return pytest.param(case, id=case["id"], marks=marks)
 
@@ -66,7 +66,13 @@ def test_case_values_and_grads(client, case):
         close(result["nodes"][name]["grad"], grad, case["tolerance"])
     for name, value in expected.get("node_values", {}).items():
         close(result["nodes"][name]["value"], value, case["tolerance"])
+    aux = {k: v for node in result["nodes"].values() for k, v in node.get("aux", {}).items()}
+    for name in ("running_mean", "running_var"):
+        if f"{name}_after" in expected:
+            close(aux[name], expected[f"{name}_after"], case["tolerance"])
     for label, value in expected.get("intermediates", {}).items():
+        if label.startswith("batch_"):
+            continue  # batch statistics are inside batch_norm; the running ones check them
         where = result
         if label == "probs" and "scores" in expected["intermediates"]:
             # A fused cross_entropy has no softmax node: ask the API for softmax(scores).
@@ -153,3 +159,72 @@ def test_code_injection_case_leaves_no_trace(client):
     case = next(c for c in CASES if c["id"] == "err_code_execution")
     client.post("/api/evaluate", json={"expression": case["expression"]})
     assert not Path("/tmp/pwned").exists()
+
+
+# PyTorch's printed layers, as the LeNet-5 case writes them, in the API's layer form.
+_TORCH_LAYER = re.compile(r"(\w+)\((.*)\)")
+
+
+def _layer_from_torch(text: str) -> dict:
+    kind, args = _TORCH_LAYER.fullmatch(text).groups()
+    numbers = [int(n) for n in re.findall(r"\d+", args)]
+    if kind == "Conv2d":
+        return {"op": "conv2d", "out_channels": numbers[1], "kernel_size": numbers[2]}
+    if kind in ("AvgPool2d", "MaxPool2d"):
+        return {"op": "avg_pool2d" if kind == "AvgPool2d" else "max_pool2d",
+                "kernel_size": numbers[0], "stride": numbers[1]}  # fmt: skip
+    if kind == "Linear":
+        return {"op": "linear", "out_features": numbers[1]}
+    return {"op": "flatten"}
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c["id"]) for c in CASES if c["kind"] == "conv_shape"]
+)
+def test_conv_shape_case(client, case):
+    inputs = case["inputs"]
+    layers = inputs.get("layers") or [
+        {"name": item["name"], **_layer_from_torch(item["layer"])}
+        for item in case["spec"]["layers"]
+    ]
+    response = client.post(
+        "/api/layers", json={"input_shape": inputs["input_shape"], "layers": layers}
+    )
+    assert response.status_code == 200, response.text
+    table = response.json()
+    expected = case["expected"]
+    if "output_shape" in expected:
+        assert table["layers"][-1]["output_shape"] == expected["output_shape"]
+    if "total_params" in expected:
+        assert table["total_params"] == expected["total_params"]
+        for row, want in zip(table["layers"], expected["layers"], strict=True):
+            assert (row["output_shape"], row["params"]) == (want["output_shape"], want["params"])
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c["id"]) for c in CASES if c["kind"] == "receptive_field"]
+)
+def test_receptive_field_case(client, case):
+    layers = case["inputs"]["layers"]
+    body = client.post("/api/receptive-field", json={"layers": layers}).json()
+    expected = case["expected"]
+    assert body["layers"][-1]["rf"] == expected["output"]
+    assert body["layers"][-1]["jump"] == expected["jump"]
+    for row, want in zip(body["layers"], expected["per_layer"], strict=True):
+        assert (row["rf"], row["jump"]) == (want["rf"], want["jump"])
+
+    # The empirical check: the box one centre output depends on, on a 160×160 image.
+    check = expected["empirical_check"]
+    shape = [1, 160, 160]
+    with_channels = [{**layer, "out_channels": 1} for layer in layers]
+    stack = client.post("/api/layers", json={"input_shape": shape, "layers": with_channels}).json()
+    height, width = stack["layers"][-1]["output_shape"][1:]
+    boxes = client.post(
+        "/api/receptive-field",
+        json={"input_shape": shape, "layers": layers, "position": [height // 2, width // 2]},
+    ).json()["boxes"]
+    first_row, last_row = boxes[0]["rows"]
+    first_col, last_col = boxes[0]["cols"]
+    assert last_row - first_row + 1 == check["extent_rows"]
+    assert last_col - first_col + 1 == check["extent_cols"]
+    assert boxes[0]["count"] == check["nonzero_pixels"]

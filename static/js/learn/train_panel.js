@@ -1,0 +1,228 @@
+// The training section: the settings form, Start and Stop, the progress bar, and the views
+// the run's events feed (loss curve, accuracy, decision regions).
+
+import { followRun, startRun, stopRun } from "./api.js";
+import { showError, hideError } from "./errors.js";
+import { LossChart } from "./loss_chart.js";
+import { RegionsView } from "./regions_view.js";
+
+// Settings that suit each data set, applied when it is picked.
+const DATASET_DEFAULTS = {
+  line: { model: "linear", loss: "mse", optimizer: "gd", learning_rate: "0.1", noise: "0.5" },
+  digits: { model: "cnn", hidden: "32", activation: "relu", loss: "cross_entropy",
+    optimizer: "momentum", learning_rate: "0.05", batch_size: "32", steps: "800" },
+  blobs: { model: "linear", loss: "logistic", optimizer: "newton", noise: "0.8",
+    steps: "20" },
+  moons: { model: "mlp", hidden: "16, 16", activation: "tanh", loss: "cross_entropy",
+    optimizer: "momentum", learning_rate: "0.1", noise: "0.15", steps: "1500" },
+  circles: { model: "mlp", hidden: "16, 16", activation: "tanh", loss: "cross_entropy",
+    optimizer: "momentum", learning_rate: "0.1", noise: "0.1", steps: "1500" },
+  // tanh units sit on a plateau for a long time on the spirals; relu ones do not.
+  spirals: { model: "mlp", hidden: "32, 32", activation: "relu", loss: "cross_entropy",
+    optimizer: "momentum", learning_rate: "0.1", noise: "0.05", steps: "4000" },
+};
+
+export class TrainPanel {
+  /** @param {Document} page */
+  constructor(page) {
+    this.form = page.getElementById("train-form");
+    this.startButton = page.getElementById("start-button");
+    this.stopButton = page.getElementById("stop-button");
+    this.error = page.getElementById("train-error");
+    this.progress = page.getElementById("train-progress");
+    this.status = page.getElementById("run-status");
+    this.lossReadout = page.getElementById("loss-readout");
+    this.accuracyReadout = page.getElementById("accuracy-readout");
+    this.chart = new LossChart(page.getElementById("loss-chart"));
+    this.regions = new RegionsView(
+      page.getElementById("regions-canvas"),
+      page.getElementById("regions-figure"),
+    );
+    this.run = null;
+    this.unfollow = null;
+
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.start();
+    });
+    this.stopButton.addEventListener("click", () => this.stop());
+    this.form.elements.optimizer.addEventListener("change", () => this.showOptimizerFields());
+    this.form.elements.dataset.addEventListener("change", () => this.applyDefaults());
+    this.showOptimizerFields();
+  }
+
+  /** Show only the fields the chosen optimizer uses. */
+  showOptimizerFields() {
+    const optimizer = this.form.elements.optimizer.value;
+    for (const label of this.form.querySelectorAll("label[data-for]")) {
+      label.hidden = !label.dataset.for.split(" ").includes(optimizer);
+    }
+  }
+
+  applyDefaults() {
+    const defaults = DATASET_DEFAULTS[this.form.elements.dataset.value] || {};
+    for (const [name, value] of Object.entries(defaults)) this.form.elements[name].value = value;
+    this.showOptimizerFields();
+  }
+
+  /** The request body the form describes; throws an Error for text that is not a list. */
+  body() {
+    const field = (name) => this.form.elements[name].value.trim();
+    const hidden = field("hidden")
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map(Number);
+    if (hidden.some((width) => !Number.isInteger(width))) {
+      throw new Error("Hidden widths are whole numbers separated by commas, such as 16, 16.");
+    }
+    const optimizer = field("optimizer");
+    const usesBatch = optimizer === "minibatch" || optimizer === "momentum";
+    return {
+      dataset: {
+        name: field("dataset"),
+        samples: Number(field("samples")),
+        noise: Number(field("noise")),
+        seed: Number(field("seed")),
+      },
+      model: { kind: field("model"), hidden, activation: field("activation") },
+      loss: field("loss"),
+      optimizer: {
+        name: optimizer,
+        // Sent as typed: "nan" or "abc" must reach the server and come back as its error.
+        learning_rate: numberOrText(field("learning_rate")),
+        batch_size: usesBatch ? Number(field("batch_size")) : null,
+        momentum: Number(field("momentum")),
+        damping: Number(field("damping")),
+      },
+      steps: Number(field("steps")),
+      max_seconds: Number(field("max_seconds")),
+      step_delay_ms: Number(field("step_delay_ms")),
+    };
+  }
+
+  async start() {
+    hideError(this.error);
+    let body;
+    try {
+      body = this.body();
+    } catch (error) {
+      showError(this.error, error.message);
+      return;
+    }
+    this.startButton.disabled = true;
+    try {
+      this.run = await startRun(body);
+    } catch (error) {
+      this.startButton.disabled = false;
+      showError(this.error, error.message);
+      return;
+    }
+    this.begin(this.run);
+  }
+
+  begin(run) {
+    this.chart.reset(run.steps);
+    this.regions.setPoints(run.points || null);
+    this.progress.value = 0;
+    this.stopButton.disabled = false;
+    this.setStatus("running", `Training: ${run.optimizer_title}, ${run.parameters} parameters, ` +
+      `batch of ${run.batch_size} of ${run.train_rows} rows (${run.steps_per_epoch} steps ` +
+      "per epoch).");
+    this.unfollow = followRun(run.events_url, {
+      steps: (event) => this.onSteps(event),
+      epoch: (event) => this.onEpoch(event),
+      regions: (event) => this.regions.setRegions(event),
+      done: (event) => this.onDone(event),
+      lost: () => this.onLost(),
+    });
+  }
+
+  onSteps(event) {
+    this.chart.addSteps(event.steps, event.losses);
+    this.progress.value = event.progress;
+    const step = event.steps[event.steps.length - 1];
+    const loss = event.losses[event.losses.length - 1];
+    this.lossReadout.dataset.loss = String(loss);
+    this.lossReadout.dataset.step = String(step);
+    this.lossReadout.textContent = `step ${step}: batch loss ${format(loss)}`;
+    this.setStatus("running", `Step ${step} of ${this.run.steps} · about ` +
+      `${Math.ceil(event.time_left)} s left`);
+  }
+
+  onEpoch(event) {
+    this.chart.addEpoch(event.step, event.train_loss);
+    this.lossReadout.dataset.epochLoss = String(event.train_loss);
+    const parts = [`epoch ${event.epoch}: training loss ${format(event.train_loss)}`];
+    if (event.train_accuracy !== null) {
+      parts.push(`accuracy ${percent(event.train_accuracy)} train, ` +
+        `${percent(event.test_accuracy)} held out`);
+    }
+    this.accuracyReadout.textContent = parts.join(" · ");
+    this.accuracyReadout.dataset.trainAccuracy = String(event.train_accuracy);
+    this.accuracyReadout.dataset.testAccuracy = String(event.test_accuracy);
+  }
+
+  onDone(event) {
+    this.finish();
+    if (event.reason !== "stopped" && event.reason !== "finished") this.progress.value = 0;
+    else if (event.reason === "finished") this.progress.value = 1;
+    const words = {
+      finished: "Finished",
+      stopped: "Stopped",
+      time_limit: "Stopped at the time limit",
+      diverged: "Diverged",
+      failed: "Failed",
+    };
+    const tail = event.message ? `: ${event.message}` : "";
+    const took = typeof event.seconds === "number" ? ` in ${event.seconds.toFixed(1)} s` : "";
+    this.setStatus(event.reason, `${words[event.reason] || event.reason} after ` +
+      `${event.steps ?? "?"} steps${took}${tail}`);
+    if (event.reason === "diverged" || event.reason === "failed") {
+      showError(this.error, event.message);
+    }
+  }
+
+  onLost() {
+    this.finish();
+    this.setStatus("lost", "The connection to the run was lost.");
+    showError(this.error, "Lost the connection to the training run; is the server running?");
+  }
+
+  async stop() {
+    if (!this.run) return;
+    this.stopButton.disabled = true;
+    try {
+      await stopRun(this.run.run_id);
+    } catch (error) {
+      showError(this.error, error.message);
+    }
+  }
+
+  finish() {
+    if (this.unfollow) this.unfollow();
+    this.unfollow = null;
+    this.startButton.disabled = false;
+    this.stopButton.disabled = true;
+  }
+
+  setStatus(status, text) {
+    this.status.dataset.status = status;
+    this.status.textContent = text;
+  }
+}
+
+function numberOrText(text) {
+  const value = Number(text);
+  return text !== "" && Number.isFinite(value) ? value : text;
+}
+
+function format(value) {
+  if (typeof value !== "number") return String(value);
+  return Math.abs(value) >= 1e4 || (value !== 0 && Math.abs(value) < 1e-3)
+    ? value.toExponential(2)
+    : value.toFixed(4);
+}
+
+function percent(value) {
+  return value === null || value === undefined ? "–" : `${(100 * value).toFixed(1)}%`;
+}
