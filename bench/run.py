@@ -234,9 +234,109 @@ def torch_mlp(repeats: int) -> float:
     return best_of(repeats, torch_pass)
 
 
+def lenet_spec(batch: int, seed: int = 0) -> dict:
+    """LeNet-5 (tanh, average pooling) on a random batch, with cross-entropy on labels."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    nodes = [
+        {"id": "X", "op": "const", "value": rng.standard_normal((batch, 1, 32, 32))},
+        {"id": "y", "op": "const", "value": rng.integers(0, 10, batch).astype(float)},
+    ]
+    previous = "X"
+    for name, shape in (("C1", (6, 1, 5, 5)), ("C3", (16, 6, 5, 5)), ("C5", (120, 16, 5, 5))):
+        bound = 1 / np.sqrt(np.prod(shape[1:]))
+        nodes += [
+            {"id": f"{name}_W", "op": "input", "value": rng.uniform(-bound, bound, shape)},
+            {"id": f"{name}_b", "op": "input", "value": rng.uniform(-bound, bound, shape[0])},
+            {"id": name, "op": "conv2d", "inputs": [previous, f"{name}_W", f"{name}_b"]},
+            {"id": f"{name}_t", "op": "tanh", "inputs": [name]},
+        ]
+        previous = f"{name}_t"
+        if name != "C5":
+            nodes.append({"id": f"{name}_p", "op": "avg_pool2d", "inputs": [previous],
+                          "attrs": {"kernel_size": 2}})  # fmt: skip
+            previous = f"{name}_p"
+    nodes.append({"id": "flat", "op": "flatten", "inputs": [previous], "attrs": {"start_dim": 1}})
+    previous = "flat"
+    for name, (n_out, n_in) in (("F6", (84, 120)), ("OUT", (10, 84))):
+        bound = 1 / np.sqrt(n_in)
+        nodes += [
+            {"id": f"{name}_W", "op": "input", "value": rng.uniform(-bound, bound, (n_out, n_in))},
+            {"id": f"{name}_b", "op": "input", "value": rng.uniform(-bound, bound, n_out)},
+            {"id": f"{name}_Wt", "op": "transpose", "inputs": [f"{name}_W"]},
+            {"id": f"{name}_m", "op": "matmul", "inputs": [previous, f"{name}_Wt"]},
+            {"id": name, "op": "add", "inputs": [f"{name}_m", f"{name}_b"]},
+        ]
+        previous = name
+        if name == "F6":
+            nodes.append({"id": "F6_t", "op": "tanh", "inputs": [previous]})
+            previous = "F6_t"
+    nodes.append({"id": "L", "op": "cross_entropy", "inputs": [previous, "y"]})
+    return {"nodes": nodes, "output": "L"}
+
+
+def bench_lenet(repeats: int = 10) -> list[tuple[str, float, str]]:
+    """conv2d alone and LeNet-5 forward+backward at batch 1 and 64 against PyTorch (float64)."""
+    from engine.evaluate import evaluate
+    from engine.graph import build_graph
+
+    rows = []
+    for batch in (1, 64):
+        graph = build_graph(lenet_spec(batch))
+        ours = best_of(repeats, lambda graph=graph: evaluate(graph, with_local=False))
+        reference = in_own_process(f"lenet{batch}", repeats)
+        ratio = ours / reference
+        note = "target ≤ 1.50: " + ("met" if ratio <= 1.5 else "MISSED") if batch == 64 else ""
+        rows += [
+            (f"gradplay LeNet-5 batch {batch}, ms", ours * 1e3, "forward+backward, float64"),
+            (f"PyTorch LeNet-5 batch {batch}, ms", reference * 1e3, "same weights and data"),
+            (f"gradplay / PyTorch, batch {batch}", ratio, note),
+        ]
+    return rows
+
+
+def torch_lenet(repeats: int, batch: int) -> float:
+    """PyTorch's time for the same LeNet-5 pass as `bench_lenet`."""
+    import torch
+    import torch.nn.functional as F
+
+    values = {node["id"]: node.get("value") for node in lenet_spec(batch)["nodes"]}
+    weights = {
+        name: torch.tensor(value, requires_grad=True)
+        for name, value in values.items()
+        if value is not None and name.endswith(("_W", "_b"))
+    }
+    inputs, labels = torch.tensor(values["X"]), torch.tensor(values["y"]).long()
+
+    def torch_pass():
+        for tensor in weights.values():
+            tensor.grad = None
+        h = inputs
+        for name in ("C1", "C3", "C5"):
+            h = torch.tanh(F.conv2d(h, weights[f"{name}_W"], weights[f"{name}_b"]))
+            h = F.avg_pool2d(h, 2) if name != "C5" else h
+        h = torch.tanh(F.linear(h.flatten(1), weights["F6_W"], weights["F6_b"]))
+        logits = F.linear(h, weights["OUT_W"], weights["OUT_b"])
+        F.cross_entropy(logits, labels).backward()
+
+    return best_of(repeats, torch_pass)
+
+
+def bench_digits() -> list[tuple[str, float, str]]:
+    """Training the small CNN on the shipped digits: time and held-out accuracy."""
+    from bench.train_digits import bench_train_digits
+
+    return bench_train_digits()
+
+
 # Importing torch slows numpy's BLAS in the same process (their thread pools compete for the
 # cores), so each reference runs in its own process, as each library would in use.
-REFERENCES = {"mlp": torch_mlp}
+REFERENCES = {
+    "mlp": torch_mlp,
+    "lenet1": lambda repeats: torch_lenet(repeats, 1),
+    "lenet64": lambda repeats: torch_lenet(repeats, 64),
+}
 
 
 def in_own_process(name: str, repeats: int) -> float:
@@ -248,7 +348,13 @@ def in_own_process(name: str, repeats: int) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-PARTS = {"scalar": bench_scalar, "mlp": bench_mlp, "api": bench_api}
+PARTS = {
+    "scalar": bench_scalar,
+    "mlp": bench_mlp,
+    "lenet": bench_lenet,
+    "digits": bench_digits,
+    "api": bench_api,
+}
 
 
 def main() -> None:
