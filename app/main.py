@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", RevalidatedStatic(directory=STATIC), name="static")
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
@@ -60,6 +60,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         store, app.state.store = app.state.store, None
         await run_in_threadpool(store.close)
+
+
+class RevalidatedStatic(StaticFiles):
+    """Static files that browsers must revalidate, except the versioned vendor folder.
+
+    Only the entry script carries `?v=<hash>`; the modules it imports are fetched by their
+    plain URL, so without revalidation a browser could mix old and new modules after an
+    upgrade. Revalidation is a cheap 304 thanks to the ETag.
+    """
+
+    def file_response(self, *args, **kwargs):
+        response = super().file_response(*args, **kwargs)
+        if "/vendor/" not in str(args[0] if args else kwargs.get("full_path", "")):
+            response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def _asset_version(folder: Path) -> str:

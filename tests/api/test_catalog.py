@@ -103,3 +103,9 @@ def test_softmax_classifier_preset_matches_the_reference_case(client, cases):
         np.testing.assert_allclose(
             body["nodes"][name]["grad"], case["expected"]["grads"][name], rtol=1e-7, atol=1e-9
         )
+
+
+def test_static_modules_are_revalidated_but_vendor_files_are_not(client):
+    assert client.get("/static/js/main.js").headers["cache-control"] == "no-cache"
+    vendor = client.get("/static/vendor/dagre-1.1.8/dagre.min.js")
+    assert vendor.status_code == 200 and "cache-control" not in vendor.headers
