@@ -75,7 +75,8 @@ def evaluate(
     clock = _Clock(limits)
     with np.errstate(all="ignore"):
         aux: dict[str, dict] = {}
-        values, warnings, first_nonfinite = forward(graph, limits, clock, aux)
+        kept: dict[str, Any] = {}
+        values, warnings, first_nonfinite = forward(graph, limits, clock, aux, kept)
         evaluation = Evaluation(
             graph=graph,
             forward_order=list(graph.order),
@@ -87,7 +88,7 @@ def evaluate(
             first_nonfinite=first_nonfinite,
             aux=aux,
         )
-        backward(evaluation, grad_output, limits, with_local, clock)
+        backward(evaluation, grad_output, limits, with_local, clock, kept)
     return evaluation
 
 
@@ -120,6 +121,7 @@ def forward(
     limits: Limits = DEFAULT_LIMITS,
     clock: _Clock | None = None,
     aux: dict | None = None,
+    kept: dict | None = None,
 ) -> tuple[dict, list[Warning_], str | None]:
     """Values of every node in topological order, with a warning where one turns non-finite.
 
@@ -148,6 +150,10 @@ def forward(
             out = node.op.forward(*args, **node.attrs) if node.attrs else node.op.forward(*args)
         except (EngineError, ValueError) as error:
             raise _located(error, node, args) from error
+        if node.op.keeps:
+            out, saved = out
+            if kept is not None:
+                kept[node_id] = saved
         if type(out) is np.float64:
             values[node_id] = out
             if math.isfinite(out):
@@ -220,6 +226,7 @@ def backward(
     limits: Limits,
     with_local: bool,
     clock: _Clock,
+    kept: dict | None = None,
 ) -> None:
     """Propagate gradients from the output back to the inputs, filling every edge."""
     graph, values = evaluation.graph, evaluation.values
@@ -257,7 +264,10 @@ def backward(
                 if not math.isfinite(downstream):
                     _warn_nonfinite_grad(evaluation, edge)
             else:
-                edge = _tensor_chain_rule(node, index, args, out, upstream, limits, with_local)
+                attrs = {**node.attrs, "kept": kept.get(node_id)} if op.keeps else node.attrs
+                edge = _tensor_chain_rule(
+                    node, index, args, out, upstream, attrs, limits, with_local
+                )
                 if not is_finite(edge.downstream):
                     _warn_nonfinite_grad(evaluation, edge)
             edges.append(edge)
@@ -291,7 +301,7 @@ def _seed(output_value, grad_output, notes: list[str]):
     return np.ones(np.shape(output_value))
 
 
-def _tensor_chain_rule(node, index, args, out, upstream, limits, with_local) -> Edge:
+def _tensor_chain_rule(node, index, args, out, upstream, attrs, limits, with_local) -> Edge:
     """One edge of a tensor op: downstream as a vector-Jacobian product, local for display."""
     arg = args[index]
     op = node.op
@@ -305,13 +315,13 @@ def _tensor_chain_rule(node, index, args, out, upstream, limits, with_local) -> 
                 partial, np.shape(out), np.shape(arg)))  # fmt: skip
         return edge
 
-    edge.downstream = op.vjp(index, upstream, args, out, **node.attrs)
+    edge.downstream = op.vjp(index, upstream, args, out, **attrs)
     closed_form = op.extra.get("jacobian")
     if with_local and closed_form is not None:
         _set_local(edge, out, arg, limits, lambda: closed_form(index, args, out))
     elif with_local:
         _set_local(edge, out, arg, limits, lambda: jacobian_from_vjp(
-            op, index, args, out, node.attrs))  # fmt: skip
+            op, index, args, out, attrs))  # fmt: skip
     return edge
 
 

@@ -51,6 +51,9 @@ class Op:
     # Named arrays an op makes besides its value (batch_norm's updated running statistics):
     # aux(*inputs, out, **attrs) -> {name: array}, called after forward for tensor values.
     aux: Callable[..., dict] | None = None
+    # When true, forward returns (value, kept) and vjp receives `kept=`: what the backward
+    # pass reuses from the forward one (conv2d's im2col matrix). Held for one evaluation.
+    keeps: bool = False
 
     @property
     def arity(self) -> tuple[int, int]:

@@ -13,8 +13,6 @@ The windowed helpers here are shared with pooling (engine/ops/pool.py).
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -202,49 +200,6 @@ def _columns(x4: np.ndarray, window: Window, out_hw: tuple) -> np.ndarray:
     return view.reshape(c * kh * kw, out_hw[0] * out_hw[1] * n)
 
 
-class _RecentColumns:
-    """The im2col matrices of recent forward passes, so the kernel's vjp need not redo them.
-
-    NOTE: keyed by the input array itself, which the entry keeps alive, so its id cannot be
-    reused by another array while the entry exists; the engine never changes a value in
-    place. Bounded in total size, shared by all threads under a lock, and an entry is
-    dropped once the vjp has used it.
-    """
-
-    MAX_ELEMENTS = 4 * DEFAULT_LIMITS.max_tensor_elements
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.entries: OrderedDict = OrderedDict()
-        self.size = 0
-
-    def put(self, x, window: Window, columns: np.ndarray) -> None:
-        if columns.size > self.MAX_ELEMENTS:
-            return
-        with self.lock:
-            self._drop((id(x), window))
-            self.entries[(id(x), window)] = (x, columns)
-            self.size += columns.size
-            while self.size > self.MAX_ELEMENTS:
-                self._drop(next(iter(self.entries)))
-
-    def take(self, x, window: Window) -> np.ndarray | None:
-        with self.lock:
-            entry = self.entries.get((id(x), window))
-            if entry is None or entry[0] is not x:
-                return None
-            self._drop((id(x), window))
-            return entry[1]
-
-    def _drop(self, key) -> None:
-        entry = self.entries.pop(key, None)
-        if entry is not None:
-            self.size -= entry[1].size
-
-
-_RECENT_COLUMNS = _RecentColumns()
-
-
 def _as_rows(upstream4: np.ndarray, channels: int) -> np.ndarray:
     """An N×C'×H'×W' gradient as C' × (H'·W'·N); free when laid out as conv2d's value is."""
     return upstream4.transpose(1, 2, 3, 0).reshape(channels, -1)
@@ -255,17 +210,17 @@ def _conv2d(x, k, b=None, stride=1, padding=0, dilation=1):
     channels = np.shape(k)[0]
 
     columns = _columns(x4, window, out_hw)
-    _RECENT_COLUMNS.put(x, window, columns)
     out = np.reshape(k, (channels, -1)) @ columns
     if b is not None:
         out += np.reshape(b, (channels, 1))
 
     # C'×H'×W'×N in memory, shown as N×C'×H'×W'.
     out = out.reshape((channels,) + out_hw + (x4.shape[0],)).transpose(3, 0, 1, 2)
-    return restore(out, unbatched)
+    # The kernel's gradient needs the same im2col matrix: keep it for the backward pass.
+    return restore(out, unbatched), columns
 
 
-def _conv2d_vjp(index, upstream, args, out, stride=1, padding=0, dilation=1):
+def _conv2d_vjp(index, upstream, args, out, stride=1, padding=0, dilation=1, kept=None):
     x, k = args[0], args[1]
     b = args[2] if len(args) > 2 else None
     x4, unbatched, window, out_hw = _geometry(x, k, b, stride, padding, dilation)
@@ -275,9 +230,7 @@ def _conv2d_vjp(index, upstream, args, out, stride=1, padding=0, dilation=1):
     if index == 2:
         return grad_rows.sum(axis=1)
     if index == 1:
-        columns = _RECENT_COLUMNS.take(x, window)
-        if columns is None:
-            columns = _columns(x4, window, out_hw)
+        columns = kept if kept is not None else _columns(x4, window, out_hw)
         grad = grad_rows @ columns.T
         return grad.reshape(np.shape(k))
     return restore(_input_grad(x4, k, grad_rows, window, out_hw), unbatched)
@@ -324,6 +277,7 @@ register(
         ),
         forward=_conv2d,
         vjp=_conv2d_vjp,
+        keeps=True,
         attrs=(
             Attr("stride", "ints", 1, "Step between windows: a number or [height, width]."),
             Attr(
