@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.routes import ROUTERS
+from app.routes.evaluate import ResponseCache
 from app.settings import Settings
 from app.storage import open_store
 
@@ -38,6 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES)
     app.state.asset_version = _asset_version(STATIC)
+    app.state.evaluate_cache = ResponseCache(
+        settings.evaluate_cache_entries, settings.evaluate_cache_largest
+    )
 
     install_error_handlers(app)
     for router in ROUTERS:

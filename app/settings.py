@@ -31,6 +31,10 @@ class Settings:
     max_body_bytes: int = 2 * 1024 * 1024
     # Photo uploads to the CNN lab may be larger (a phone's JPEG is several MB).
     max_upload_bytes: int = 12 * 1024 * 1024
+    # Answers of /api/evaluate kept by request body (0 turns the cache off), and the
+    # largest body or answer kept, in bytes.
+    evaluate_cache_entries: int = 512
+    evaluate_cache_largest: int = 64 * 1024
     # Evaluations bigger than this (nodes + tensor elements) run off the event loop.
     inline_work_limit: int = 5_000
 

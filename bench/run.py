@@ -107,7 +107,9 @@ def _free_port() -> int:
 def _serve(factory: str, port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT)
+    # The app's graph store goes to a temporary file, not into the working tree.
+    database = Path(tempfile.mkdtemp()) / "bench.sqlite3"
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "GRADPLAY_DB": str(database)})
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -119,18 +121,35 @@ def _serve(factory: str, port: int) -> subprocess.Popen:
     raise RuntimeError(f"{factory} did not start")
 
 
-def _requests_per_second(port: int, body: dict, seconds: int) -> float:
+def _requests_per_second(port: int, body: dict, seconds: int, vary: bool = False) -> float:
+    """wrk's rate for POST /api/evaluate; with `vary`, every body differs (no cache helps)."""
     script = Path(tempfile.mkdtemp()) / "post.lua"
-    script.write_text(
-        'wrk.method = "POST"\n'
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(json.dumps(body))}\n"
-    )
+    text = json.dumps(body)
+    lua = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"']
+    if vary:
+        # A different comment at the end of the expression each time: same work, new text.
+        head, tail = text[: -len('"}')], '"}'
+        lua += [
+            "counter = 0",
+            "request = function()",
+            "  counter = counter + 1",
+            "  return wrk.format(nil, nil, nil, "
+            + json.dumps(head)
+            + " .. '\\\\n# ' .. counter .. "
+            + json.dumps(tail)
+            + ")",
+            "end",
+        ]
+    else:
+        lua.append(f"wrk.body = {json.dumps(text)}")
+    script.write_text("\n".join(lua) + "\n")
     url = f"http://127.0.0.1:{port}/api/evaluate"
     result = subprocess.run(
         ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", str(script), url],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
+    if "Non-2xx" in result.stdout:
+        raise RuntimeError(f"the server answered with errors:\n{result.stdout}")
     for line in result.stdout.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])
@@ -144,25 +163,32 @@ def bench_api(seconds: int = 5) -> list[tuple[str, float, str]]:
     from app.presets import PRESETS
 
     body = {"expression": PRESETS["sigmoid_neuron_fused"].expression}
+    runs = {
+        "bare": ("bench.bare_app:create_app", False),
+        "repeated": ("app.main:create_app", False),
+        "distinct": ("app.main:create_app", True),
+    }
     rates = {}
-    for name, factory in (
-        ("bare", "bench.bare_app:create_app"),
-        ("gradplay", "app.main:create_app"),
-    ):
+    for name, (factory, vary) in runs.items():
         port = _free_port()
         server = _serve(factory, port)
         try:
-            _requests_per_second(port, body, 1)  # warm up
-            rates[name] = _requests_per_second(port, body, seconds)
+            _requests_per_second(port, body, 1, vary)  # warm up
+            rates[name] = _requests_per_second(port, body, seconds, vary)
         finally:
             server.terminate()
             server.wait(timeout=10)
 
-    ratio = rates["gradplay"] / rates["bare"]
+    def verdict(ratio: float) -> str:
+        return "target ≥ 0.60: " + ("met" if ratio >= 0.6 else "MISSED")
+
+    repeated, distinct = rates["repeated"] / rates["bare"], rates["distinct"] / rates["bare"]
     return [
         ("bare FastAPI endpoint, requests/s", rates["bare"], ""),
-        ("/api/evaluate sigmoid neuron, requests/s", rates["gradplay"], ""),
-        ("gradplay / bare", ratio, "target ≥ 0.60: " + ("met" if ratio >= 0.6 else "MISSED")),
+        ("/api/evaluate, same body, requests/s", rates["repeated"], "answered from the cache"),
+        ("/api/evaluate, every body new, requests/s", rates["distinct"], "parsed and evaluated"),
+        ("same body / bare", repeated, verdict(repeated)),
+        ("every body new / bare", distinct, verdict(distinct)),
     ]
 
 

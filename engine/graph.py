@@ -171,8 +171,8 @@ def _build_node(raw: Any, limits: Limits) -> Node:
             node_ids=[node_id],
         )
 
-    inputs = raw.get("inputs") or []
-    if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+    inputs = raw.get("inputs") or ()
+    if type(inputs) is not list and inputs != () or not all(type(i) is str for i in inputs):
         raise GraphError(
             f"node {node_id!r}: inputs must be a list of node ids",
             code="bad_node",
@@ -210,6 +210,8 @@ def _build_node(raw: Any, limits: Limits) -> Node:
 
 def check_attrs(op: Op, given: dict, node_id: str) -> dict:
     """Fill defaults and refuse attributes the op does not have."""
+    if not given and not op.attrs:
+        return {}  # most nodes of a scalar graph: nothing to check
     if not isinstance(given, dict):
         raise GraphError(f"node {node_id!r}: attrs must be an object", node_ids=[node_id])
     known = {attr.name: attr for attr in op.attrs}

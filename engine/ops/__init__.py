@@ -55,17 +55,16 @@ class Op:
     # pass reuses from the forward one (conv2d's im2col matrix). Held for one evaluation.
     keeps: bool = False
 
-    @property
-    def arity(self) -> tuple[int, int]:
-        """Smallest and largest number of inputs the op takes."""
-        most = len(self.arg_names)
-        return (most if self.min_args is None else self.min_args, most)
-
     is_leaf: bool = field(init=False)
+    # Smallest and largest number of inputs the op takes.
+    arity: tuple[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        # A plain field, not a property: the backward loop reads it for every node.
+        # Plain fields, not properties: the graph checks and the backward loop read them
+        # for every node.
         object.__setattr__(self, "is_leaf", self.name in ("input", "const"))
+        most = len(self.arg_names)
+        object.__setattr__(self, "arity", (most if self.min_args is None else self.min_args, most))
 
     @property
     def is_elementwise(self) -> bool:

@@ -240,3 +240,20 @@ def test_parse_returns_graph_json(client):
 def test_parse_error_has_the_same_shape(client):
     response = client.post("/api/parse", json={"expression": "x = = 1"})
     assert_error(response, 400, "syntax_error")
+
+
+def test_evaluate_repeated_body_is_answered_from_the_cache_unchanged(client):
+    body = {"expression": "x = 1.5\nf = exp(x) * x"}
+    first = client.post("/api/evaluate", json=body)
+    cache = client.app.state.evaluate_cache
+    assert first.content in cache.answers.values()
+    second = client.post("/api/evaluate", json=body)
+    assert second.content == first.content and second.status_code == 200
+
+
+def test_evaluate_cache_is_bounded():
+    with limited_client() as small:
+        small.app.state.evaluate_cache.entries = 2
+        for value in range(5):
+            evaluate(small, expression=f"x = {value}\nf = x * x")
+        assert len(small.app.state.evaluate_cache.answers) == 2
