@@ -1,6 +1,7 @@
 """Every route of the app, in one list.
 
 GET  /                      playground page                    routes/pages.py
+GET  /cnn                   CNN lab page                        routes/pages.py
 POST /api/evaluate          forward + backward of a graph       routes/evaluate.py
 POST /api/parse             expression -> graph JSON            routes/evaluate.py
 GET  /api/ops               the engine's ops                    routes/catalog.py

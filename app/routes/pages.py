@@ -31,3 +31,9 @@ def render(request: Request, template: str, **context) -> HTMLResponse:
 async def playground(request: Request) -> HTMLResponse:
     """The playground: graph canvas, expression box, presets, both passes."""
     return render(request, "index.html")
+
+
+@router.get("/cnn", response_class=HTMLResponse)
+async def cnn_lab(request: Request) -> HTMLResponse:
+    """The CNN lab: kernels on photos, banks, stacks and receptive fields, LeNet-5, batch norm."""
+    return render(request, "cnn.html")
