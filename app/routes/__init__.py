@@ -2,6 +2,7 @@
 
 GET  /                      playground page                    routes/pages.py
 GET  /cnn                   CNN lab page                        routes/pages.py
+GET  /g/{id}                a saved graph, read-only for students (?embed=1)  routes/pages.py
 POST /api/evaluate          forward + backward of a graph       routes/evaluate.py
 POST /api/parse             expression -> graph JSON            routes/evaluate.py
 GET  /api/ops               the engine's ops                    routes/catalog.py

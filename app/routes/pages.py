@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.storage import GraphNotFound
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,3 +40,24 @@ async def playground(request: Request) -> HTMLResponse:
 async def cnn_lab(request: Request) -> HTMLResponse:
     """The CNN lab: kernels on photos, banks, stacks and receptive fields, LeNet-5, batch norm."""
     return render(request, "cnn.html")
+
+
+@router.get("/g/{graph_id}", response_class=HTMLResponse)
+async def shared_graph(request: Request, graph_id: str) -> HTMLResponse:
+    """A saved graph for students: read-only, values changeable in the page, never saved."""
+    # The page fetches the graph itself; the server only says whether it exists (404 page).
+    response = render(request, "shared.html")
+    if not await _graph_exists(request, graph_id):
+        response.status_code = 404
+    return response
+
+
+async def _graph_exists(request: Request, graph_id: str) -> bool:
+    store = getattr(request.app.state, "store", None)
+    if store is None:
+        return True  # storage is down: the page itself reports what the API says
+    try:
+        await run_in_threadpool(store.latest, graph_id)
+    except GraphNotFound:
+        return False
+    return True

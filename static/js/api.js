@@ -25,13 +25,15 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body, signal) {
+async function request(method, path, body, signal, token) {
+  const headers = body === undefined ? {} : { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
   let response;
   try {
     response = await fetch(path, {
       method,
       signal,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (error) {
@@ -81,4 +83,36 @@ export async function fetchOps() {
  */
 export function evaluate(payload, signal) {
   return request("POST", "/api/evaluate", payload, signal);
+}
+
+/**
+ * POST /api/graphs: save a new graph → {id, edit_token, revision, url}.
+ * @param {{nodes: Object[], output: string, title: string, description: string,
+ *   hidden: string[], locked: string[]}} document
+ */
+export function createGraph(document) {
+  return request("POST", "/api/graphs", { schema_version: 1, ...document });
+}
+
+/** PUT /api/graphs/{id} with the edit token: a new revision → {id, revision, saved_at}. */
+export function updateGraph(id, document, token) {
+  const path = `/api/graphs/${encodeURIComponent(id)}`;
+  return request("PUT", path, { schema_version: 1, ...document }, undefined, token);
+}
+
+/** GET /api/graphs/{id} → the latest revision (public). */
+export function fetchGraph(id) {
+  return request("GET", `/api/graphs/${encodeURIComponent(id)}`);
+}
+
+/** POST /api/export/pytorch → the program text. */
+export async function exportPytorch(payload) {
+  const answer = await request("POST", "/api/export/pytorch", payload);
+  return answer.program;
+}
+
+/** POST /api/export/dot → Graphviz DOT text. */
+export async function exportDot(payload) {
+  const answer = await request("POST", "/api/export/dot", payload);
+  return answer.dot;
 }

@@ -1,17 +1,23 @@
-// Two messages above the canvas: an error the page could not handle (network, API), and the
-// non-finite warning that names the node where a value first stopped being a real number.
+// Messages above the canvas: an error the page could not handle (network, API), the
+// non-finite warning that names the node where a value first stopped being a real number, and
+// short notices about what just happened ("Connecting a into a const is not possible").
 
 import { clear, h } from "./dom.js";
+
+const NOTICE_MS = 7000;
 
 export class Banner {
   /**
    * @param {import('./state.js').GraphState} state
-   * @param {{error: HTMLElement, warning: HTMLElement}} elements
+   * @param {{error: HTMLElement, warning: HTMLElement, notice: HTMLElement}} elements
    */
   constructor(state, elements) {
     this.state = state;
     this.error = elements.error;
     this.warning = elements.warning;
+    this.notice = elements.notice;
+    this.noticeTimer = null;
+    state.on("noticeRaised", ({ message }) => this.showNotice(message));
     state.on("errorRaised", ({ message }) => this.showError(message));
     state.on("errorCleared", () => this.hideError());
     state.on("evaluated", () => this.showWarnings());
@@ -27,6 +33,15 @@ export class Banner {
 
   hideError() {
     clear(this.error).hidden = true;
+  }
+
+  showNotice(message) {
+    clearTimeout(this.noticeTimer);
+    this.notice.textContent = message;
+    this.notice.hidden = false;
+    this.noticeTimer = setTimeout(() => {
+      this.notice.hidden = true;
+    }, NOTICE_MS);
   }
 
   showWarnings() {

@@ -32,3 +32,12 @@ export function clear(element) {
   element.replaceChildren();
   return element;
 }
+
+/** True while the student types in a field, where letters are text and not shortcuts. */
+export function isTyping(target) {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable) return true;
+  const tag = target.tagName;
+  if (tag === "TEXTAREA" || tag === "SELECT") return true;
+  return tag === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(target.type);
+}

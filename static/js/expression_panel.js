@@ -20,6 +20,8 @@ export class ExpressionPanel {
     this.session = session;
     Object.assign(this, elements);
     this.timer = null;
+    // A student's copy of a shared graph is changed through its values, not its text.
+    this.textarea.readOnly = state.mode === "view";
 
     this.textarea.addEventListener("input", () => {
       this.fitRows();
@@ -92,12 +94,18 @@ export class ExpressionPanel {
 
   showSummary() {
     const evaluation = this.state.evaluation;
-    const count = evaluation.forward_order.length;
     const source = this.state.source;
-    const from = source.graph ? "from the preset's graph" : "from the expression";
+    if (evaluation.draft) {
+      this.status.textContent = `Not evaluated yet: ${evaluation.problem}`;
+      return;
+    }
+    const count = evaluation.forward_order.length;
+    let from = "from the expression";
+    if (source.graph) from = source.presetName ? "from the preset's graph" : "from the graph";
     this.status.textContent = `Evaluated ${count} nodes ${from}.`;
-    if (source.graph && source.presetName === null) {
-      this.status.textContent += " The box no longer describes the graph exactly.";
+    if (source.graph && source.presetName === null && this.state.mode === "edit") {
+      this.status.textContent +=
+        " The picture is the source: this text follows it, and typing here replaces it.";
     }
   }
 

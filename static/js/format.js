@@ -6,6 +6,14 @@ const MINUS = "\u2212";
 
 const NONFINITE_TEXT = { nan: "NaN", inf: "∞", "-inf": `${MINUS}∞` };
 
+/** Stands for a number a teacher hid until the student predicts it ("predict before reveal"). */
+export const HIDDEN = "hidden";
+
+/** True for a number the page must not show yet. */
+export function isHidden(value) {
+  return value === HIDDEN;
+}
+
 /** True for a tensor value (nested lists). */
 export function isTensor(value) {
   return Array.isArray(value);
@@ -26,6 +34,7 @@ export function toNumber(value) {
  */
 export function formatNumber(value, digits = 4) {
   if (value === null || value === undefined) return "";
+  if (value === HIDDEN) return "?";
   if (typeof value === "string" && value in NONFINITE_TEXT) return NONFINITE_TEXT[value];
   const number = toNumber(value);
   if (Number.isNaN(number)) return "NaN";
@@ -61,6 +70,24 @@ export function formatShape(shape) {
   return shape.join("×");
 }
 
+/** Every number of a nested list, in row-major order. */
+export function flatten(value) {
+  if (!isTensor(value)) return [value];
+  const numbers = [];
+  const pending = [value];
+  while (pending.length) {
+    const part = pending.pop();
+    if (!isTensor(part)) numbers.push(part);
+    else for (let i = part.length - 1; i >= 0; i -= 1) pending.push(part[i]);
+  }
+  return numbers;
+}
+
+/** The number of elements of a shape (1 for a scalar). */
+export function sizeOf(shape) {
+  return (shape || []).reduce((product, size) => product * size, 1);
+}
+
 /** The shape of a nested list, read from its first elements. */
 export function shapeOf(value) {
   const shape = [];
@@ -84,7 +111,7 @@ export function formatValue(value, digits = 4) {
 
 /** True when a scalar value is NaN or infinite (tensors: when any element is). */
 export function isNonFinite(value) {
-  if (value === null || value === undefined) return false;
+  if (value === null || value === undefined || value === HIDDEN) return false;
   if (isTensor(value)) return value.some(isNonFinite);
   return !Number.isFinite(toNumber(value));
 }

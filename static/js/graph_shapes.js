@@ -2,11 +2,14 @@
 // editable value and their gradient, constants, group boxes, the output's end label.
 
 import { s } from "./dom.js";
-import { formatValue, isTensor } from "./format.js";
+import { formatValue, isHidden, isTensor } from "./format.js";
 import { constTitle, EDGE_DIGITS, leafTitle } from "./layout.js";
 
-/** Draw `node` into `group` (already translated to the node's centre). */
-export function drawNode(group, node, box) {
+/**
+ * Draw `node` into `group` (already translated to the node's centre).
+ * @param {{editable?: boolean}} [options]  editable: the input's value can be clicked to edit
+ */
+export function drawNode(group, node, box, options = {}) {
   const draw = {
     op: drawOp,
     group: drawGroup,
@@ -14,7 +17,87 @@ export function drawNode(group, node, box) {
     const: drawConst,
     terminal: drawTerminal,
   }[node.kind];
-  draw(group, node, box);
+  draw(group, node, box, options);
+}
+
+/** Where input slot `index` of `count` sits on a node, and the direction it faces. */
+export function inputPort(box, index, count) {
+  if (box.shape === "circle") {
+    // Slots fan out over the left side of the circle, the first one on top.
+    const spread = (Math.min(70, 24 * (count - 1)) / 180) * Math.PI;
+    const share = count > 1 ? (index / (count - 1)) * 2 - 1 : 0;
+    const at = Math.PI - share * spread;
+    const dx = Math.cos(at);
+    const dy = Math.sin(at);
+    return { x: dx * box.radius, y: dy * box.radius, dx, dy };
+  }
+  const height = box.boxHeight || box.height;
+  const y = count > 1 ? -height / 2 + ((index + 1) * height) / (count + 1) : 0;
+  return { x: -box.width / 2, y, dx: -1, dy: 0 };
+}
+
+/** Where a node's output leaves it. */
+export function outputPort(box) {
+  const x = box.shape === "circle" ? box.radius : box.width / 2;
+  return { x, y: 0 };
+}
+
+/**
+ * The drag handles of the editor: one output port, and one input port per input slot.
+ * @param {number} slots  input slots (0 for leaves)
+ */
+export function drawPorts(group, node, box, slots) {
+  const out = outputPort(box);
+  const ports = s("g", { class: "ports" }, [
+    s("circle", {
+      class: "port port-out",
+      cx: out.x,
+      cy: out.y,
+      r: 5.5,
+      "data-node-id": node.id,
+    }, [s("title", { text: `Drag from here to connect ${node.name} into another node` })]),
+  ]);
+  for (let index = 0; index < slots; index += 1) {
+    const at = inputPort(box, index, slots);
+    const filled = node.inputs[index] !== undefined && node.inputs[index] !== null;
+    ports.append(
+      s("circle", {
+        class: filled ? "port port-in is-filled" : "port port-in",
+        cx: at.x,
+        cy: at.y,
+        r: 5.5,
+        "data-node-id": node.id,
+        "data-index": index,
+      }, [s("title", { text: `Input ${index + 1} of ${node.name}` })]),
+    );
+  }
+  group.append(ports);
+}
+
+/** A small mark: "?" for numbers students predict, a padlock for a locked input. */
+export function drawBadges(group, box, marks) {
+  const corner = box.shape === "circle" ? box.radius * 0.8 : box.width / 2 - 2;
+  const top = box.shape === "circle" ? box.radius * 0.8 : (box.boxHeight || box.height) / 2 - 2;
+  if (marks.hidden) {
+    // On a circle the top stays clear of the edges coming in from the left.
+    const at = box.shape === "circle" ? [0, -box.radius - 4] : [-corner, -top];
+    group.append(
+      s("g", { class: "badge badge-hidden", transform: `translate(${at[0]},${at[1]})` }, [
+        s("circle", { r: 10 }),
+        s("text", { y: 1, text: "?" }),
+        s("title", { text: "Students predict this node's numbers before they see them" }),
+      ]),
+    );
+  }
+  if (marks.locked) {
+    group.append(
+      s("g", { class: "badge badge-locked", transform: `translate(${-corner},${top})` }, [
+        s("circle", { r: 10 }),
+        s("path", { d: "M-4,-1 v-3 a4,4 0 0 1 8,0 v3 M-5.5,-1 h11 v7 h-11 z" }),
+        s("title", { text: "Locked: students cannot change this input" }),
+      ]),
+    );
+  }
 }
 
 function drawOp(group, node, box) {
@@ -46,8 +129,10 @@ function drawGroup(group, node, box) {
   );
 }
 
-function drawInput(group, node, box) {
+function drawInput(group, node, box, options) {
   const { width, height } = box;
+  const editable = options.editable !== false && !isTensor(node.value) && !isHidden(node.value);
+  const hint = options.editable === false ? "" : " (click the number to change it)";
   group.append(
     s("rect", {
       class: "focus-ring",
@@ -61,12 +146,12 @@ function drawInput(group, node, box) {
     s("text", { class: "node-title", y: -5 }, [
       s("tspan", { class: "node-title-name", text: `${node.name} = ` }),
       s("tspan", {
-        class: isTensor(node.value) ? "node-title-value" : "node-title-value value-edit",
+        class: editable ? "node-title-value value-edit" : "node-title-value",
         text: formatValue(node.value, EDGE_DIGITS),
       }),
     ]),
     s("text", { class: "node-grad", y: 17, text: `∇ ${formatValue(node.grad, EDGE_DIGITS)}` }),
-    s("title", { text: `${leafTitle(node)} (click the number to change it)` }),
+    s("title", { text: `${leafTitle(node)}${editable ? hint : ""}` }),
     warningBadge(width / 2 - 2, -height / 2 + 2),
   );
 }
@@ -108,8 +193,10 @@ export function arrowMarker() {
         viewBox: "0 0 10 10",
         refX: 9,
         refY: 5,
-        markerWidth: 7,
-        markerHeight: 7,
+        // Sized in drawing units, so a thicker (selected) edge keeps the same arrow head.
+        markerUnits: "userSpaceOnUse",
+        markerWidth: 14,
+        markerHeight: 14,
         orient: "auto-start-reverse",
       },
       [s("path", { class: "arrow-head", d: "M0,0 L10,5 L0,10 z" })],

@@ -1,19 +1,31 @@
-// The canvas panel: draws the current view as SVG, shows numbers as the passes reach them,
-// highlights the current node with its arithmetic beside it, and lets a student select a
-// node (click, Enter) or edit an input's value in place.
+// The canvas panel: draws the current view as SVG, shows numbers as the passes reach them
+// (tensors as small heat maps beside their shape), highlights the current node with its
+// arithmetic beside it, and lets a student select a node or an edge (click, Enter) or edit an
+// input's value in place. On the teacher's page a CanvasEditor adds ports and dragging.
 
 import { Callout } from "./callout.js";
+import { CanvasEditor } from "./canvas_editor.js";
 import { clear, h, s } from "./dom.js";
 import { explainStep, explanationText } from "./explain.js";
 import { parseNumber } from "./expression_text.js";
-import { formatValue, isNonFinite, isTensor, rawText } from "./format.js";
-import { arrowMarker, describeNode, drawNode } from "./graph_shapes.js";
-import { EDGE_DIGITS, edgePath, layoutView } from "./layout.js";
+import { formatValue, isHidden, isNonFinite, isTensor, rawText } from "./format.js";
+import { slotCount } from "./graph_edit.js";
+import {
+  arrowMarker,
+  describeNode,
+  drawBadges,
+  drawNode,
+  drawPorts,
+  inputPort,
+} from "./graph_shapes.js";
+import { edgeHeatmap } from "./heatmap.js";
+import { EDGE_DIGITS, edgeMap, edgePath, layoutView, MAP_OFFSET } from "./layout.js";
 import { TAIL_KEY, TERMINAL_ID } from "./view_model.js";
 
 /** The graph never grows past this many screen pixels per layout unit. */
 const MAX_SCALE = 2;
 const EMPTY_NOTE = "Pick a preset or type an expression";
+const EMPTY_EDIT_NOTE = "Add nodes from the palette above, or type an expression";
 /** Screen pixels kept free above and below the drawing for the step callout. */
 const CALLOUT_ROOM = 70;
 const MIN_FRAME = 300;
@@ -32,34 +44,65 @@ export class GraphView {
     this.narration = elements.narration;
     this.layout = null;
     this.editor = null;
+    /** @type {CanvasEditor|null} */
+    this.canvasEditor = state.mode === "edit" ? new CanvasEditor(this, state, session) : null;
 
     state.on("evaluated", () => this.render());
     state.on("collapseToggled", () => this.render());
+    state.on("viewRebuilt", () => this.render(undefined, true));
     state.on("positionChanged", () => this.showProgress());
     state.on("nodeSelected", () => this.showSelection());
+    state.on("edgeSelected", () => this.showSelection());
+    state.on("connectStarted", ({ from }) => {
+      this.showSelection();
+      // The keyboard path goes on from the node itself: Tab moves to the next one.
+      if (!this.svg.contains(document.activeElement)) this.nodeElement(from)?.focus();
+    });
+    state.on("connectEnded", () => this.showSelection());
     new ResizeObserver(() => this.fit()).observe(this.frame);
     this.svg.addEventListener("click", (event) => this.onClick(event));
     this.svg.addEventListener("keydown", (event) => this.onKey(event));
     this.showEmpty();
   }
 
-  showEmpty() {
-    clear(this.svg).setAttribute("viewBox", "0 0 400 120");
-    this.svg.append(s("text", { x: 200, y: 64, class: "empty-note", text: EMPTY_NOTE }));
+  /** True when the picture can be edited (the teacher's page, blocks not collapsed). */
+  get editing() {
+    return this.canvasEditor !== null && !this.state.collapsed;
   }
 
-  render() {
+  showEmpty() {
+    this.layout = null;
+    this.callout = null;
+    clear(this.svg).setAttribute("viewBox", "0 0 400 120");
+    const note = this.state.mode === "edit" ? EMPTY_EDIT_NOTE : EMPTY_NOTE;
+    this.svg.append(s("text", { x: 200, y: 64, class: "empty-note", text: note }));
+    this.svg.dataset.revision = String(Number(this.svg.dataset.revision || 0) + 1);
+    this.narrate(null);
+  }
+
+  /**
+   * Draw the current view. While a node is dragged, `drag` holds the moved positions and the
+   * drawing keeps its frame.
+   * @param {{moved: Map<string, {x: number, y: number}>, offset: {x: number, y: number}}} [drag]
+   * @param {boolean} [steady]  keep the frame still if the drawing still fits (after a move)
+   */
+  render(drag, steady = false) {
     const view = this.state.view;
     this.closeEditor();
-    if (!view) return this.showEmpty();
-    this.layout = layoutView(view);
+    if (!view || view.nodes.size === 0) return this.showEmpty();
+    const before = steady && this.layout && this.viewBox ? this.layout : null;
+    this.layout = layoutView(view, drag);
+    // A redraw replaces the elements; keyboard focus stays on the same node.
+    const active = document.activeElement;
+    const focused = this.svg.contains(active) ? active.closest(".node")?.dataset.nodeId : null;
 
     clear(this.svg);
     this.svg.append(arrowMarker());
+    // Screen readers get the nodes, the table and the inspector; the edges are for the eye.
     const edges = s("g", { class: "edges", "aria-hidden": "true" });
     const labels = s("g", { class: "edge-labels", "aria-hidden": "true" });
     for (const edge of view.edges) {
-      edges.append(this.drawEdge(edge));
+      edges.append(...this.drawEdge(edge));
       labels.append(this.drawEdgeLabel(edge));
     }
     const nodes = s("g", { class: "nodes" });
@@ -68,47 +111,114 @@ export class GraphView {
     const leader = s("g", { class: "callout", "aria-hidden": "true" });
     const box = s("g", { class: "callout", "aria-hidden": "true" });
     this.callout = new Callout(leader, box);
-    this.svg.append(edges, labels, leader, nodes, box);
+    const overlay = s("g", { class: "editor-overlay", "aria-hidden": "true" });
+    this.svg.append(edges, labels, leader, nodes, box, overlay);
+    this.overlay = overlay;
 
-    this.svg.setAttribute("aria-label", `Computational graph of ${view.nodes.size - 1} nodes`);
+    const count = [...view.nodes.keys()].filter((id) => id !== TERMINAL_ID).length;
+    this.svg.setAttribute("aria-label", `Computational graph of ${count} nodes`);
+    this.svg.classList.toggle("is-editing", this.editing);
+    this.svg.classList.toggle("is-draft", view.draft);
     // Tools and tests can wait for a new drawing by watching this number change.
     this.svg.dataset.revision = String(Number(this.svg.dataset.revision || 0) + 1);
-    this.fit();
+    if (!drag && !(before && this.holdFrame(before))) this.fit();
     this.showProgress();
     this.showSelection();
+    if (focused) this.nodeElement(focused)?.focus();
   }
 
+  /** The edge line, and a wider invisible twin that is easy to click. */
   drawEdge(edge) {
-    return s("path", {
-      class: edge.key === TAIL_KEY ? "edge-line edge-tail" : "edge-line",
-      d: edgePath(this.layout, edge),
-      "marker-end": "url(#arrow)",
+    const d = edgePath(this.layout, edge, this.portEntry(edge));
+    const data = {
       "data-edge-key": edge.key,
       "data-source": edge.source,
       "data-target": edge.target,
       "data-input-index": edge.inputIndex,
+    };
+    const line = s("path", {
+      class: edge.key === TAIL_KEY ? "edge-line edge-tail" : "edge-line",
+      d,
+      "marker-end": "url(#arrow)",
+      ...data,
     });
+    if (edge.key === TAIL_KEY) return [line];
+    const name = `${this.nodeName(edge.source)} → ${this.nodeName(edge.target)}`;
+    const hit = s("path", { class: "edge-hit", d, ...data }, [
+      s("title", { text: `Edge ${name}: click to inspect` }),
+    ]);
+    return [line, hit];
+  }
+
+  /** In the editor an edge ends at its input port, so a teacher sees which slot it fills. */
+  portEntry(edge) {
+    if (!this.editing || edge.key === TAIL_KEY) return undefined;
+    const node = this.state.view.nodes.get(edge.target);
+    const box = this.layout.nodes.get(edge.target);
+    if (node.kind !== "op") return undefined;
+    const slots = this.slotsOf(node);
+    const at = inputPort(box, edge.inputIndex, slots);
+    return { x: box.x + at.x, y: box.y + at.y, dx: at.dx, dy: at.dy };
+  }
+
+  slotsOf(node) {
+    const arity = this.state.ops.get(node.op)?.arity;
+    return slotCount(node.inputs, arity);
+  }
+
+  nodeName(id) {
+    return this.state.view.nodes.get(id)?.name || id;
   }
 
   drawEdgeLabel(edge) {
     const { x, y } = this.layout.edges.get(edge.key);
-    const tensor = isTensor(edge.value) ? " is-tensor" : "";
-    return s("g", { class: `edge-label${tensor}`, "data-edge-key": edge.key }, [
-      s("text", { class: "edge-value", x, y: y - 8, text: formatValue(edge.value, EDGE_DIGITS) }),
-      s("text", {
-        class: "edge-grad",
-        x,
-        y: y + 19,
-        text: `∇ ${formatValue(edge.downstream, EDGE_DIGITS)}`,
-      }),
-    ]);
+    const map = edgeMap(edge);
+    const tensor = map.height ? " is-tensor" : "";
+    const group = s(
+      "g",
+      {
+        class: `edge-label${tensor}`,
+        "data-edge-key": edge.key,
+        "data-shape": edge.shape.join(","),
+        transform: `translate(${round(x)},${round(y)})`,
+      },
+      [
+        s("text", {
+          class: "edge-value",
+          x: 0,
+          y: -8,
+          text: formatValue(edge.value, EDGE_DIGITS),
+        }),
+        s("text", {
+          class: "edge-grad",
+          x: 0,
+          y: 19,
+          text: `∇ ${formatValue(edge.downstream, EDGE_DIGITS)}`,
+        }),
+      ],
+    );
+    if (map.height) this.drawEdgeMaps(group, edge, map);
+    return group;
+  }
+
+  // The value's map above the line, the gradient's below, each scaled to its own range.
+  drawEdgeMaps(group, edge, map) {
+    const name = this.nodeName(edge.source);
+    if (isTensor(edge.value)) {
+      const top = -MAP_OFFSET.above - map.height;
+      group.append(edgeHeatmap(edge.value, { x: -map.width / 2, y: top, name, role: "value" }));
+    }
+    if (isTensor(edge.downstream)) {
+      const where = { x: -map.width / 2, y: MAP_OFFSET.below, name: `∇${name}`, role: "grad" };
+      group.append(edgeHeatmap(edge.downstream, where));
+    }
   }
 
   drawNode(node) {
     const box = this.layout.nodes.get(node.id);
     const group = s("g", {
       class: `node node-${node.kind}`,
-      transform: `translate(${box.x},${box.y})`,
+      transform: `translate(${round(box.x)},${round(box.y)})`,
       "data-node-id": node.id,
       "data-kind": node.kind,
     });
@@ -116,7 +226,19 @@ export class GraphView {
       group.setAttribute("tabindex", "0");
       group.setAttribute("role", "button");
     }
-    drawNode(group, node, box);
+    const editable = node.kind === "input" && this.state.canChangeValue(node.id);
+    drawNode(group, node, box, { editable });
+    if (node.kind === "terminal") return group;
+
+    const source = this.state.source;
+    const marks = {
+      hidden: (source.hidden || []).includes(node.id),
+      locked: node.kind === "input" && (source.locked || []).includes(node.id),
+    };
+    if (marks.hidden || marks.locked) drawBadges(group, box, marks);
+    if (this.editing && node.kind !== "group") {
+      drawPorts(group, node, box, node.kind === "op" ? this.slotsOf(node) : 0);
+    }
     return group;
   }
 
@@ -138,6 +260,34 @@ export class GraphView {
     this.viewBox = box;
     this.svg.setAttribute("viewBox", box.map((n) => Math.round(n * 10) / 10).join(" "));
     this.placeCallout();
+  }
+
+  /**
+   * Keep what stayed in place where it was on screen: shift the view box by how far a node
+   * that did not move shifted in layout units. False when the drawing would not fit.
+   */
+  holdFrame(before) {
+    const still = [...this.layout.nodes.keys()].find((id) => {
+      const old = before.nodes.get(id);
+      const now = this.layout.nodes.get(id);
+      if (!old || id === TERMINAL_ID) return false;
+      const movedX = now.x - this.layout.offset.x - (old.x - before.offset.x);
+      const movedY = now.y - this.layout.offset.y - (old.y - before.offset.y);
+      return Math.abs(movedX) < 0.5 && Math.abs(movedY) < 0.5;
+    });
+    if (!still) return false;
+    const shiftX = this.layout.nodes.get(still).x - before.nodes.get(still).x;
+    const shiftY = this.layout.nodes.get(still).y - before.nodes.get(still).y;
+    const [left, top, width, height] = this.viewBox;
+    const box = [left + shiftX, top + shiftY, width, height];
+    const fits =
+      box[0] <= 0 && box[1] <= 0 && box[0] + width >= this.layout.width &&
+      box[1] + height >= this.layout.height;
+    if (!fits) return false;
+    this.viewBox = box;
+    this.svg.setAttribute("viewBox", box.map((n) => Math.round(n * 10) / 10).join(" "));
+    this.placeCallout();
+    return true;
   }
 
   /** A wide, flat graph gets a shorter frame, so the page wastes no space around it. */
@@ -202,7 +352,15 @@ export class GraphView {
   narrate(step) {
     if (this.state.playing) return; // one announcement at the end, not one per node
     const view = this.state.view;
-    if (step) {
+    if (this.state.connectFrom !== null) {
+      this.narration.textContent =
+        `Connecting from ${this.state.connectFrom}: Tab to the node it feeds and press Enter ` +
+        "(Escape cancels).";
+    } else if (!view || view.nodes.size === 0) {
+      this.narration.textContent = "";
+    } else if (view.draft) {
+      this.narration.textContent = `Not evaluated yet. ${this.state.evaluation.problem || ""}`;
+    } else if (step) {
       this.narration.textContent = explanationText(explainStep(view, step));
     } else if (this.state.position >= view.sequence.length) {
       const out = view.nodes.get(view.output);
@@ -230,11 +388,21 @@ export class GraphView {
   }
 
   showSelection() {
-    for (const element of this.svg.querySelectorAll(".node.is-selected")) {
-      element.classList.remove("is-selected");
+    for (const element of this.svg.querySelectorAll(".is-selected, .is-connect-source")) {
+      element.classList.remove("is-selected", "is-connect-source");
     }
     const id = this.state.selectedId;
     if (id) this.nodeElement(id)?.classList.add("is-selected");
+    const key = this.state.selectedEdgeKey;
+    if (key) {
+      const selector = `[data-edge-key="${CSS.escape(key)}"]`;
+      for (const element of this.svg.querySelectorAll(selector)) {
+        element.classList.add("is-selected");
+      }
+    }
+    const from = this.state.connectFrom;
+    if (from) this.nodeElement(from)?.classList.add("is-connect-source");
+    if (this.layout) this.narrate(this.state.currentStep);
   }
 
   nodeElement(id) {
@@ -242,9 +410,15 @@ export class GraphView {
   }
 
   onClick(event) {
+    if (this.canvasEditor?.swallowClick()) return;
     const target = /** @type {Element} */ (event.target);
+    const edgeElement = target.closest(".edge-hit, .edge-label");
+    if (edgeElement && edgeElement.dataset.edgeKey !== TAIL_KEY) {
+      this.state.selectEdge(edgeElement.dataset.edgeKey);
+      return;
+    }
     const nodeElement = target.closest(".node");
-    if (!nodeElement) return;
+    if (!nodeElement || target.closest(".port")) return;
     const id = nodeElement.dataset.nodeId;
     if (target.closest(".value-edit")) {
       this.openEditor(id, target.closest(".value-edit"));
@@ -254,6 +428,7 @@ export class GraphView {
   }
 
   onKey(event) {
+    if (this.canvasEditor?.onNodeKey(event)) return;
     const nodeElement = /** @type {Element} */ (event.target).closest?.(".node");
     if (!nodeElement || (event.key !== "Enter" && event.key !== " ")) return;
     event.preventDefault();
@@ -264,7 +439,7 @@ export class GraphView {
   openEditor(id, anchor) {
     this.closeEditor();
     const node = this.state.view.nodes.get(id);
-    if (isTensor(node.value)) {
+    if (isTensor(node.value) || isHidden(node.value) || !this.state.canChangeValue(id)) {
       this.state.selectNode(id);
       return;
     }
@@ -310,6 +485,14 @@ export class GraphView {
     this.editor = null;
     editor.remove();
   }
+
+  /** A point of the page (client pixels) in layout units. */
+  toLayout(clientX, clientY) {
+    const matrix = this.svg.getScreenCTM();
+    if (!matrix) return { x: 0, y: 0 };
+    const point = new DOMPoint(clientX, clientY).matrixTransform(matrix.inverse());
+    return { x: point.x, y: point.y };
+  }
 }
 
 function setData(element, key, text) {
@@ -317,6 +500,6 @@ function setData(element, key, text) {
   else element.dataset[key] = text;
 }
 
-
-
-
+function round(number) {
+  return Math.round(number * 10) / 10;
+}

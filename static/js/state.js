@@ -1,25 +1,50 @@
 // The one place the page's state lives. Panels read it and listen to its past-tense events;
 // they never call each other. Events (detail in brackets):
 //   presetsLoaded, opsLoaded, sourceChanged {source, reason}, evaluated, collapseToggled,
-//   positionChanged {position, current, playing}, nodeSelected {id}, busyChanged {busy},
-//   syntaxErrorRaised {error}, syntaxErrorCleared, errorRaised {message}, errorCleared,
-//   historyChanged {canUndo, canRedo}
+//   viewRebuilt (same answer, new drawing: moved nodes, a revealed prediction),
+//   positionChanged {position, current, playing}, nodeSelected {id}, edgeSelected {key},
+//   busyChanged {busy}, syntaxErrorRaised {error}, syntaxErrorCleared, errorRaised {message},
+//   errorCleared, historyChanged {canUndo, canRedo}, documentChanged, connectStarted {from},
+//   connectEnded, noticeRaised {message}
 
 import { buildView, hasGroups, revealAt } from "./view_model.js";
+
+/**
+ * The saved graph the page shows, if any (title and description travel with it).
+ * @typedef {{id: string|null, title: string, description: string, revision: number|null,
+ *   savedAt: string|null, missing: boolean}} SavedDocument
+ */
 
 /** @typedef {import('./types.js').Evaluation} Evaluation */
 /** @typedef {import('./types.js').Source} Source */
 /** @typedef {import('./view_model.js').View} View */
 
 export class GraphState extends EventTarget {
-  constructor() {
+  /** @param {"edit"|"view"} mode  the teacher's editor, or a student's read-only view */
+  constructor(mode = "edit") {
     super();
+    this.mode = mode;
+    /** @type {SavedDocument} */
+    this.document = {
+      id: null,
+      title: "",
+      description: "",
+      revision: null,
+      savedAt: null,
+      missing: false,
+    };
+    /** "id:value" and "id:grad" of hidden numbers a student has predicted or revealed. */
+    this.revealed = new Set();
+    /** @type {string|null} key of the display edge in the inspector */
+    this.selectedEdgeKey = null;
+    /** @type {string|null} node a keyboard connection starts from */
+    this.connectFrom = null;
     /** @type {Array<{name: string, title: string, description: string}>} */
     this.presets = [];
     /** @type {Map<string, Object>} op name → op description from GET /api/ops */
     this.ops = new Map();
     /** @type {Source} */
-    this.source = { expression: "", graph: null, presetName: null };
+    this.source = { expression: "", graph: null, presetName: null, hidden: [], locked: [] };
     /** @type {Evaluation|null} the last answer that evaluated; stays drawn after an error */
     this.evaluation = null;
     /** @type {View|null} */
@@ -72,9 +97,12 @@ export class GraphState extends EventTarget {
   setEvaluation(evaluation, reveal) {
     this.evaluation = evaluation;
     if (!hasGroups(evaluation)) this.collapsed = false;
-    this.view = buildView(evaluation, this.collapsed);
+    this.view = buildView(evaluation, this.collapsed, this.masks());
     if (this.selectedId !== null && !this.view.nodes.has(this.selectedId)) {
       this.selectedId = null;
+    }
+    if (this.selectedEdgeKey && !this.view.edges.some((e) => e.key === this.selectedEdgeKey)) {
+      this.selectedEdgeKey = null;
     }
     this.position = reveal === "all" ? this.view.sequence.length : 0;
     this.current = -1;
@@ -82,14 +110,69 @@ export class GraphState extends EventTarget {
     this.emitPosition();
   }
 
+  /**
+   * Numbers students must predict first: only in the student's view, and only until revealed.
+   * @returns {import('./view_model.js').Masks}
+   */
+  masks() {
+    const masks = { value: new Set(), grad: new Set() };
+    if (this.mode !== "view") return masks;
+    for (const id of this.source.hidden || []) {
+      if (!this.revealed.has(`${id}:value`)) masks.value.add(id);
+      if (!this.revealed.has(`${id}:grad`)) masks.grad.add(id);
+    }
+    return masks;
+  }
+
+  /** Show a hidden number: the student predicted it, or gave up. */
+  revealNumber(id, part) {
+    this.revealed.add(`${id}:${part}`);
+    this.rebuildView();
+  }
+
+  /** Same answer, new drawing (positions moved, hidden numbers revealed); passes stay put. */
+  rebuildView() {
+    if (!this.evaluation) return;
+    this.view = buildView(this.evaluation, this.collapsed, this.masks());
+    this.emit("viewRebuilt");
+    this.emitPosition();
+  }
+
+  /**
+   * New saved positions for the drawn graph, without evaluating it again.
+   * @param {Object} graph  the same graph with its nodes' `position`
+   */
+  setPositions(graph) {
+    if (!this.evaluation) return;
+    const positions = new Map(graph.nodes.map((node) => [node.id, node.position || null]));
+    const nodes = {};
+    for (const [id, node] of Object.entries(this.evaluation.nodes)) {
+      nodes[id] = { ...node, position: positions.get(id) ?? null };
+    }
+    this.evaluation = { ...this.evaluation, nodes, graph };
+    this.rebuildView();
+  }
+
+  /** @param {Partial<SavedDocument>} changes */
+  setDocument(changes) {
+    this.document = { ...this.document, ...changes };
+    this.emit("documentChanged");
+  }
+
+  /** True when a student may change this input (the teacher did not lock it). */
+  canChangeValue(id) {
+    return this.mode === "edit" || !(this.source.locked || []).includes(id);
+  }
+
   setCollapsed(collapsed) {
     if (!this.evaluation || collapsed === this.collapsed) return;
     const before = this.view;
     this.collapsed = collapsed && hasGroups(this.evaluation);
-    this.view = buildView(this.evaluation, this.collapsed);
+    this.view = buildView(this.evaluation, this.collapsed, this.masks());
     this.position = samePhase(before, this.view, this.position);
     this.current = -1;
     this.selectedId = this.selectedId && this.mapSelection(this.selectedId);
+    this.selectedEdgeKey = null;
     this.emit("collapseToggled", { collapsed: this.collapsed });
     this.emitPosition();
     this.emit("nodeSelected", { id: this.selectedId });
@@ -137,7 +220,43 @@ export class GraphState extends EventTarget {
 
   selectNode(id) {
     this.selectedId = id;
+    if (this.selectedEdgeKey !== null && id !== null) {
+      this.selectedEdgeKey = null;
+      this.emit("edgeSelected", { key: null });
+    }
     this.emit("nodeSelected", { id });
+  }
+
+  /** Show one edge in the inspector (its upstream, local and downstream). */
+  selectEdge(key) {
+    this.selectedEdgeKey = key;
+    if (key !== null && this.selectedId !== null) {
+      this.selectedId = null;
+      this.emit("nodeSelected", { id: null });
+    }
+    this.emit("edgeSelected", { key });
+  }
+
+  /** The selected display edge, or null. */
+  get selectedEdge() {
+    if (!this.view || this.selectedEdgeKey === null) return null;
+    return this.view.edges.find((edge) => edge.key === this.selectedEdgeKey) || null;
+  }
+
+  startConnect(from) {
+    this.connectFrom = from;
+    this.emit("connectStarted", { from });
+  }
+
+  endConnect() {
+    if (this.connectFrom === null) return;
+    this.connectFrom = null;
+    this.emit("connectEnded");
+  }
+
+  /** A short message about something that just happened (saved, copied, not possible). */
+  notify(message) {
+    this.emit("noticeRaised", { message });
   }
 
   setBusy(busy) {

@@ -1,7 +1,8 @@
-// The controls row: presets, the four pass buttons, the collapse toggle; and the keyboard
-// shortcuts F, B, S, R, which do nothing while the student is typing in a field.
+// The controls row: presets (on the playground), the four pass buttons, the collapse toggle;
+// and the keyboard shortcuts F, B, S, R and Ctrl+Z / Ctrl+Y, which do nothing while the
+// student is typing in a field.
 
-import { clear, h } from "./dom.js";
+import { clear, h, isTyping } from "./dom.js";
 import { hasGroups } from "./view_model.js";
 
 const CUSTOM = "";
@@ -11,15 +12,15 @@ export class Toolbar {
    * @param {import('./state.js').GraphState} state
    * @param {import('./session.js').Session} session
    * @param {import('./playback.js').Playback} playback
-   * @param {{presets: HTMLSelectElement, forward: HTMLButtonElement,
+   * @param {{presets?: HTMLSelectElement, forward: HTMLButtonElement,
    *   backward: HTMLButtonElement, step: HTMLButtonElement, reset: HTMLButtonElement,
-   *   collapse: HTMLInputElement, description: HTMLElement}} elements
+   *   collapse: HTMLInputElement, description?: HTMLElement}} elements
    */
   constructor(state, session, playback, elements) {
     this.state = state;
     Object.assign(this, elements);
 
-    this.presets.addEventListener("change", () => {
+    this.presets?.addEventListener("change", () => {
       if (this.presets.value !== CUSTOM) session.choosePreset(this.presets.value);
     });
     this.forward.addEventListener("click", () => playback.forward());
@@ -33,12 +34,14 @@ export class Toolbar {
     state.on("evaluated", () => this.showCollapse());
     state.on("collapseToggled", () => this.showCollapse());
     state.on("positionChanged", () => this.showPosition());
-    listenForShortcuts(playback);
+    state.on("viewRebuilt", () => this.showPosition());
+    listenForShortcuts(playback, session);
     this.showCollapse();
     this.showPosition();
   }
 
   showPresets() {
+    if (!this.presets) return;
     clear(this.presets);
     this.presets.append(h("option", { value: CUSTOM, text: "Your expression" }));
     for (const preset of this.state.presets) {
@@ -48,6 +51,7 @@ export class Toolbar {
   }
 
   showChosenPreset() {
+    if (!this.presets) return;
     const name = this.state.source.presetName;
     this.presets.value = name ?? CUSTOM;
     const preset = this.state.presets.find((p) => p.name === name);
@@ -64,7 +68,7 @@ export class Toolbar {
   }
 
   showPosition() {
-    const ready = this.state.view !== null;
+    const ready = this.state.view !== null && !this.state.view.draft;
     for (const button of [this.forward, this.backward, this.step, this.reset]) {
       button.disabled = !ready;
     }
@@ -80,21 +84,25 @@ export class Toolbar {
 
 const SHORTCUTS = { f: "forward", b: "backward", s: "step", r: "reset" };
 
-function isTyping(target) {
-  if (!(target instanceof HTMLElement)) return false;
-  if (target.isContentEditable) return true;
-  const tag = target.tagName;
-  if (tag === "TEXTAREA" || tag === "SELECT") return true;
-  return tag === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(target.type);
-}
-
-function listenForShortcuts(playback) {
+function listenForShortcuts(playback, session) {
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
     if (isTyping(event.target)) return;
+    if (undoShortcut(event, session)) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
     const action = SHORTCUTS[event.key.toLowerCase()];
     if (!action) return;
     event.preventDefault();
     playback[action]();
   });
+}
+
+/** Ctrl+Z undoes, Ctrl+Shift+Z and Ctrl+Y redo (Cmd on a Mac); fields keep their own undo. */
+function undoShortcut(event, session) {
+  if (!(event.ctrlKey || event.metaKey) || event.altKey) return false;
+  const key = event.key.toLowerCase();
+  if (key === "z" && !event.shiftKey) session.undo();
+  else if ((key === "z" && event.shiftKey) || key === "y") session.redo();
+  else return false;
+  event.preventDefault();
+  return true;
 }

@@ -54,6 +54,8 @@
  * @property {string|null} first_nonfinite
  * @property {string[]} notes
  * @property {Object<string, ApiGroup>} [groups]
+ * @property {boolean} [draft]   drawn by the page from an incomplete graph, not by the API
+ * @property {string} [problem]  why a draft could not be evaluated
  */
 
 /**
@@ -63,6 +65,8 @@
  * @property {string} expression
  * @property {Object|null} graph
  * @property {string|null} presetName
+ * @property {string[]} [hidden]  node ids whose numbers students predict before they see them
+ * @property {string[]} [locked]  input ids students cannot change
  */
 
 /**
@@ -79,6 +83,8 @@
  * @property {number[]} shape
  * @property {string|null} warning
  * @property {string|null} formula
+ * @property {{x: number, y: number}|null} position  where the teacher placed it, if anywhere
+ * @property {Array<string|null>} inputs  its inputs' ids (null: a slot not connected yet)
  * @property {string[]} members  API node ids inside a group box
  */
 
@@ -90,7 +96,8 @@
  * @property {string} target
  * @property {number} inputIndex
  * @property {ApiNumber|null} value
- * @property {number[]} shape
+ * @property {number[]} shape        the source's shape (of value and downstream)
+ * @property {number[]} targetShape  the target's shape (of upstream)
  * @property {ApiNumber|null} upstream
  * @property {ApiNumber|null} local
  * @property {ApiNumber|null} downstream

@@ -14,6 +14,7 @@ export class ValuesTable {
     this.state = state;
     this.body = body;
     state.on("evaluated", () => this.render());
+    state.on("viewRebuilt", () => this.render());
     state.on("collapseToggled", () => this.render());
     state.on("positionChanged", () => this.render());
     body.addEventListener("click", (event) => {

@@ -1,6 +1,9 @@
 // What is drawn, derived from one API answer: display nodes, display edges and the steps of
 // both passes. With blocks collapsed, a group's primitives become one box whose edges carry
-// the numbers the API computed for the group as a whole.
+// the numbers the API computed for the group as a whole. Numbers a teacher hid ("predict
+// before reveal") are replaced by HIDDEN here, so no panel can show them by mistake.
+
+import { HIDDEN } from "./format.js";
 
 /** @typedef {import('./types.js').Evaluation} Evaluation */
 /** @typedef {import('./types.js').DisplayNode} DisplayNode */
@@ -24,9 +27,17 @@ const GROUP_PREFIX = "group:";
  * @property {Map<string, number>} forwardIndex   display id → its forward step
  * @property {Map<string, number>} backwardIndex  display id → its backward step
  * @property {Map<string, string>} displayOf      API node id → display id
- * @property {string} output                   display id of the output node
+ * @property {string|null} output              display id of the output node
  * @property {boolean} collapsed
+ * @property {boolean} draft                    drawn from an incomplete graph: no numbers
  */
+
+/**
+ * API node ids whose value or grad students must predict before they see it.
+ * @typedef {{value: Set<string>, grad: Set<string>}} Masks
+ */
+
+const NO_MASKS = { value: new Set(), grad: new Set() };
 
 /** True when the answer has groups the page can draw as one box. */
 export function hasGroups(evaluation) {
@@ -41,19 +52,22 @@ export function groupId(name) {
 /**
  * @param {Evaluation} evaluation
  * @param {boolean} collapsed
+ * @param {Masks} [masks]
  * @returns {View}
  */
-export function buildView(evaluation, collapsed) {
+export function buildView(evaluation, collapsed, masks = NO_MASKS) {
   const groups = collapsed && hasGroups(evaluation) ? evaluation.groups : {};
   const displayOf = displayIds(evaluation, groups);
+  const masked = maskedEvaluation(evaluation, masks);
 
-  const nodes = displayNodes(evaluation, groups, displayOf);
-  const edges = displayEdges(evaluation, groups, displayOf);
-  const output = displayOf.get(evaluation.output);
-  addTerminal(nodes, edges, evaluation, output);
+  const nodes = displayNodes(masked, groups, displayOf);
+  const edges = displayEdges(masked, groups, displayOf);
+  const output = displayOf.get(evaluation.output) ?? null;
+  if (output !== null) addTerminal(nodes, edges, masked, output);
 
-  const forward = steps(evaluation.forward_order, "forward", groups, displayOf);
-  const backward = steps(evaluation.backward_order, "backward", groups, displayOf);
+  const draft = Boolean(evaluation.draft);
+  const forward = draft ? [] : steps(evaluation.forward_order, "forward", groups, displayOf);
+  const backward = draft ? [] : steps(evaluation.backward_order, "backward", groups, displayOf);
   return {
     nodes,
     edges,
@@ -64,7 +78,51 @@ export function buildView(evaluation, collapsed) {
     displayOf,
     output,
     collapsed: Object.keys(groups).length > 0,
+    draft,
   };
+}
+
+/**
+ * The answer with hidden numbers replaced: a node's value (and the value its edges carry), its
+ * grad (and the upstream of its incoming edges, the downstream of its outgoing ones), and the
+ * local gradient of every edge into a node one of whose inputs has a hidden value, because a
+ * local gradient usually is the other input's value.
+ */
+function maskedEvaluation(evaluation, masks) {
+  if (!masks.value.size && !masks.grad.size) return evaluation;
+  const nodes = {};
+  for (const [id, node] of Object.entries(evaluation.nodes)) {
+    nodes[id] = {
+      ...node,
+      value: masks.value.has(id) ? HIDDEN : node.value,
+      grad: masks.grad.has(id) && node.grad !== null ? HIDDEN : node.grad,
+    };
+  }
+  const touched = new Set(
+    evaluation.edges.filter((edge) => masks.value.has(edge.source)).map((edge) => edge.target),
+  );
+  const hide = (value, yes) => (yes && value !== null ? HIDDEN : value);
+  const edges = evaluation.edges.map((edge) => ({
+    ...edge,
+    upstream: hide(edge.upstream, masks.grad.has(edge.target)),
+    local: hide(edge.local, touched.has(edge.target)),
+    downstream: hide(edge.downstream, masks.grad.has(edge.source)),
+  }));
+  const groups = {};
+  for (const [name, group] of Object.entries(evaluation.groups || {})) {
+    const inside = (id) => group.nodes.includes(id);
+    const entered = [...touched].some(inside) || group.nodes.some((id) => masks.value.has(id));
+    groups[name] = {
+      ...group,
+      edges: (group.edges || []).map((edge) => ({
+        ...edge,
+        upstream: hide(edge.upstream, masks.grad.has(group.output)),
+        local: hide(edge.local, entered || masks.value.has(edge.source)),
+        downstream: hide(edge.downstream, masks.grad.has(edge.source)),
+      })),
+    };
+  }
+  return { ...evaluation, nodes, edges, groups };
 }
 
 function displayIds(evaluation, groups) {
@@ -107,6 +165,8 @@ function apiNode(evaluation, id) {
     shape: node.shape || [],
     warning: node.warning,
     formula: node.formula,
+    position: node.position || null,
+    inputs: node.inputs || [],
     members: [],
   };
 }
@@ -127,6 +187,8 @@ function groupNode(evaluation, groups, shown) {
     shape: out.shape || [],
     warning: warnings[0] || null,
     formula: null,
+    position: null,
+    inputs: [],
     members: [...group.nodes],
   };
 }
@@ -157,6 +219,7 @@ function fromApiEdge(evaluation, edge, source, target) {
     inputIndex: edge.input_index,
     value: from.value,
     shape: from.shape || [],
+    targetShape: evaluation.nodes[edge.target].shape || [],
     upstream: edge.upstream,
     local: edge.local,
     downstream: edge.downstream,
@@ -182,6 +245,7 @@ function addGroupEntry(edges, evaluation, groups, edge, source, target, entered)
     inputIndex: entered.size - 1,
     value: from.value,
     shape: from.shape || [],
+    targetShape: evaluation.nodes[groups[name].output].shape || [],
     upstream: numbers.upstream ?? null,
     local: numbers.local ?? null,
     downstream: numbers.downstream ?? null,
@@ -205,6 +269,8 @@ function addTerminal(nodes, edges, evaluation, output) {
     shape: out.shape,
     warning: null,
     formula: null,
+    position: null,
+    inputs: [],
     members: [],
   });
   edges.push({
@@ -214,6 +280,7 @@ function addTerminal(nodes, edges, evaluation, output) {
     inputIndex: 0,
     value: out.value,
     shape: out.shape,
+    targetShape: out.shape,
     upstream: null,
     local: null,
     downstream: out.grad,
