@@ -25,17 +25,34 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body, signal, token) {
+/**
+ * One JSON request; resolves to the answer's body or throws an ApiError.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body] sent as JSON when given
+ * @param {AbortSignal} [signal]
+ * @param {string} [token] an edit token, sent as a Bearer credential
+ */
+export function request(method, path, body, signal, token) {
   const headers = body === undefined ? {} : { "Content-Type": "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
+  return send(path, {
+    method,
+    signal,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/**
+ * A fetch whose failures all become ApiErrors (the body may be anything, e.g. a photo file).
+ * @param {string} path
+ * @param {RequestInit} init
+ */
+export async function send(path, init) {
   let response;
   try {
-    response = await fetch(path, {
-      method,
-      signal,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    response = await fetch(path, init);
   } catch (error) {
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, {

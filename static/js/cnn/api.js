@@ -1,31 +1,9 @@
 // The CNN lab's calls to the server. Every failure becomes an ApiError carrying the API's own
 // sentence, which the page shows where the student is looking.
 
-import { ApiError, evaluate } from "../api.js";
+import { ApiError, evaluate, send } from "../api.js";
 
 export { ApiError, evaluate };
-
-const NETWORK_ERROR = {
-  code: "network_error",
-  message: "Could not reach the gradplay server. Is it still running?",
-};
-
-async function send(path, init) {
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    throw new ApiError(0, NETWORK_ERROR);
-  }
-  let payload = null;
-  try {
-    payload = await response.json();
-  } catch {
-    // A non-JSON body (a proxy's error page): the generic message of ApiError says enough.
-  }
-  if (response.ok && payload !== null) return payload;
-  throw new ApiError(response.status, payload && payload.error ? payload.error : {});
-}
 
 function postJson(path, body) {
   return send(path, {

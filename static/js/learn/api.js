@@ -1,30 +1,6 @@
 // The learning page's calls to the server; every failure becomes an ApiError with a message.
 
-import { ApiError } from "../api.js";
-
-async function request(method, path, body) {
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, {
-      code: "network_error",
-      message: "Could not reach the gradplay server. Is it still running?",
-    });
-  }
-  let payload = null;
-  try {
-    payload = await response.json();
-  } catch {
-    // An empty or non-JSON body: the generic message below says what little we know.
-  }
-  if (response.ok && payload !== null) return payload;
-  throw new ApiError(response.status, payload && payload.error ? payload.error : {});
-}
+import { request } from "../api.js";
 
 /** POST /api/train → {run_id, events_url, stop_url, steps, points?, ...} */
 export function startRun(body) {
