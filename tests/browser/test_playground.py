@@ -88,10 +88,11 @@ def run_both_passes(page, forward_steps: int, total_steps: int) -> None:
     wait_until_position(page, total_steps)
 
 
-def test_header_links_to_playground_and_cnn_lab(page):
+def test_header_links_to_every_page(page):
     open_page(page)
     links = page.locator(".site-nav a")
-    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == ["/", "/cnn"]
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert hrefs == ["/", "/cnn", "/learn"]
     assert page.locator(".brand").inner_text().split()[-1] == "gradplay"
 
 
