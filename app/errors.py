@@ -25,6 +25,10 @@ _STATUS_BY_CODE = {
     "unknown_function": 400,
     "undefined_variable": 400,
     "redefined": 400,
+    "unsupported_operator": 400,
+    "bad_argument": 400,
+    "empty_expression": 400,
+    "unused_expression": 400,
 }
 
 
@@ -90,9 +94,16 @@ def _plain(problem: dict) -> dict:
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-    codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+    codes = {400: "malformed_json", 404: "not_found", 405: "method_not_allowed",
+             413: "request_too_large"}  # fmt: skip
     code = codes.get(error.status_code, "http_error")
     message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
+    if error.status_code == 400:
+        # Starlette's own words for a body it could not read at all.
+        message = (
+            "the request body could not be read as JSON: it must be UTF-8 text holding one "
+            "JSON value, nested at most a few hundred levels deep"
+        )
     return error_response(error.status_code, {"code": code, "message": message})
 
 

@@ -11,6 +11,7 @@ import orjson
 from fastapi.responses import Response
 
 from engine.display import latex_name
+from engine.errors import LimitError
 from engine.evaluate import Evaluation
 from engine.groups import summarize_groups
 from engine.numbers import fmt
@@ -63,8 +64,28 @@ def graph_to_json(graph) -> dict:
     return body
 
 
-def evaluation_to_json(evaluation: Evaluation) -> dict:
-    """The `/api/evaluate` response body."""
+def count_numbers(evaluation: Evaluation) -> int:
+    """How many numbers the response would carry: values, grads and every edge's three."""
+    total = 0
+    for value in evaluation.values.values():
+        total += 2 * int(np.size(value))  # its value and its grad
+    for edge in evaluation.edges:
+        for part in (edge.upstream, edge.local, edge.downstream):
+            if part is not None:
+                total += int(np.size(part))
+    return total
+
+
+def evaluation_to_json(evaluation: Evaluation, max_numbers: int | None = None) -> dict:
+    """The `/api/evaluate` response body; LimitError when it would carry too many numbers."""
+    if max_numbers is not None:
+        numbers = count_numbers(evaluation)
+        if numbers > max_numbers:
+            raise LimitError(
+                f"the answer would carry {numbers:,} numbers (values, gradients and each "
+                f"edge's upstream, local and downstream); the limit is {max_numbers:,}. "
+                "Use smaller tensors."
+            )
     graph = evaluation.graph
     names = {node_id: _display_name(node) for node_id, node in graph.nodes.items()}
     warnings = {w.node: w.message for w in evaluation.warnings}

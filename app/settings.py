@@ -35,6 +35,8 @@ class Settings:
     # largest body or answer kept, in bytes.
     evaluate_cache_entries: int = 512
     evaluate_cache_largest: int = 64 * 1024
+    # An /api/evaluate answer carries at most this many numbers (about 20 MB of JSON).
+    max_response_numbers: int = 1_000_000
     # Evaluations bigger than this (nodes + tensor elements) run off the event loop.
     inline_work_limit: int = 5_000
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import EngineError, LimitError, ShapeError
-from engine.graph import Graph
+from engine.graph import Graph, to_value
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.numbers import fmt, is_finite
 from engine.ops import elementwise_jacobian, jacobian_from_vjp, unbroadcast
@@ -284,7 +284,7 @@ def backward(
 
 def _seed(output_value, grad_output, notes: list[str]):
     if grad_output is not None:
-        seed = np.asarray(grad_output, dtype=np.float64)
+        seed = np.asarray(to_value(grad_output, "grad_output"))
         if seed.shape != np.shape(output_value):
             raise ShapeError(
                 f"grad_output has shape {seed.shape} but the output has shape "

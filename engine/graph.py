@@ -69,9 +69,18 @@ class Graph:
 def to_value(raw: Any, where: str, limits: Limits = DEFAULT_LIMITS):
     """A number or nested list as float64: a 0-d value is np.float64, a tensor an ndarray."""
     if isinstance(raw, bool) or raw is None:
-        raise GraphError(f"{where}: a value must be a number or nested lists of numbers")
+        raise GraphError(
+            f"{where}: a value must be a number or nested lists of numbers", code="bad_value"
+        )
     if isinstance(raw, int | float):
-        return np.float64(raw)
+        try:
+            return np.float64(raw)
+        except OverflowError:
+            raise GraphError(
+                f"{where}: a number of {len(str(abs(raw)))} digits is beyond the largest "
+                "float64 (about 1.8e308)",
+                code="bad_value",
+            ) from None
     if isinstance(raw, np.ndarray):
         # From Python callers; keeps shapes JSON cannot spell, such as (0, 3).
         if raw.size > limits.max_tensor_elements:
@@ -82,12 +91,18 @@ def to_value(raw: Any, where: str, limits: Limits = DEFAULT_LIMITS):
             return np.float64(NONFINITE_NAMES[raw.lower()])
         raise GraphError(f"{where}: {raw!r} is not a number", code="bad_value")
     if not isinstance(raw, list):
-        raise GraphError(f"{where}: a value must be a number or nested lists of numbers")
+        raise GraphError(
+            f"{where}: a value must be a number or nested lists of numbers", code="bad_value"
+        )
 
     flat = _flatten_rectangular(raw, where, limits)
     shape, numbers = flat
-    array = np.array(numbers, dtype=np.float64).reshape(shape)
-    return array
+    try:
+        return np.array(numbers, dtype=np.float64).reshape(shape)
+    except OverflowError:
+        raise GraphError(
+            f"{where}: a number is beyond the largest float64 (about 1.8e308)", code="bad_value"
+        ) from None
 
 
 def _flatten_rectangular(raw: list, where: str, limits: Limits):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import EngineError, ShapeError
+from engine.errors import EngineError, LimitError, ShapeError
 
 AXES = ("height", "width")
 AXIS_LETTERS = ("H", "W")
@@ -49,13 +49,24 @@ def bad_attribute(message: str) -> EngineError:
 # --- numbers of a window ---------------------------------------------------------------------
 
 
+# Deliberate limits on window numbers and map sizes: far beyond any teaching network, and small
+# enough that the arithmetic of one layer (a receptive-field walk, a padded copy) stays cheap.
+MAXIMUM = {"kernel_size": 512, "stride": 1_000, "dilation": 1_000, "padding": 10_000,
+           "size": 10_000, "out_channels": 10_000, "out_features": 100_000}  # fmt: skip
+
+
 def whole(value: Any, op: str, name: str, minimum: int) -> int:
     """One whole number of at least `minimum`; 2.0 counts as 2 (JSON and sliders send floats)."""
     numeric = isinstance(value, int | float | np.integer | np.floating)
-    if isinstance(value, bool) or not numeric or not float(value).is_integer():
+    if isinstance(value, bool) or not numeric or not math.isfinite(value):
+        raise bad_attribute(f"{op}: {name} must be a whole number, got {value!r}")
+    if not float(value).is_integer():
         raise bad_attribute(f"{op}: {name} must be a whole number, got {value!r}")
     if value < minimum:
         raise bad_attribute(f"{op}: {name} must be {minimum} or more, got {int(value)}")
+    most = MAXIMUM.get(name)
+    if most is not None and value > most:
+        raise LimitError(f"{op}: {name} is {int(value):,}; the limit is {most:,}")
     return int(value)
 
 
@@ -263,6 +274,10 @@ def _shape(input_shape: Any) -> tuple[int, ...]:
         numeric = isinstance(size, int | float | np.integer | np.floating)
         if isinstance(size, bool) or not numeric or not float(size).is_integer() or size < 0:
             raise ShapeError(f"the shape {list(input_shape)} holds {size!r}, not a size")
+        if size > MAXIMUM["size"]:
+            raise LimitError(
+                f"the shape {list(input_shape)} has a size above the limit of {MAXIMUM['size']:,}"
+            )
         sizes.append(int(size))
     return tuple(sizes)
 

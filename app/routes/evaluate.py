@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
-from functools import lru_cache
 
-import orjson
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.errors import ApiError
 from app.schemas import ERROR_RESPONSES, EvaluateIn, EvaluateOut, ParseIn
 from app.serialize import evaluation_to_json, graph_to_json, json_response
+from app.settings import Settings
 from engine.evaluate import evaluate
 from engine.expr import parse
 from engine.graph import build_graph
@@ -23,20 +24,35 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["graphs"])
 
 
-def parsed(expression: str, inputs: dict | None, limits: Limits) -> dict:
-    """The parser's graph for an expression, remembered: students post the same text often.
+class ParsedCache:
+    """The parser's graphs for recent expressions: students post the same text often.
 
-    The graph dict is shared between requests, so nothing downstream may change it
-    (build_graph only reads it).
+    Only small graphs are kept (a short text like `randn(1000, 1000)` can make a big one), so
+    the cache's memory stays bounded. A kept graph is shared between requests, so nothing
+    downstream may change it (build_graph only reads it).
     """
-    key = orjson.dumps(inputs, option=orjson.OPT_SORT_KEYS) if inputs else b""
-    return _parsed(expression, key, limits)
+
+    def __init__(self, entries: int = 512, largest_leaf_elements: int = 4_096) -> None:
+        self.entries = entries
+        self.largest = largest_leaf_elements
+        self.graphs: OrderedDict[tuple, dict] = OrderedDict()
+
+    def parse(self, expression: str, inputs: dict | None, limits: Limits) -> dict:
+        # The standard library's json spells any integer, however large, for the key.
+        key = (expression, json.dumps(inputs, sort_keys=True) if inputs else "", limits)
+        graph = self.graphs.get(key)
+        if graph is not None:
+            self.graphs.move_to_end(key)
+            return graph
+        graph = parse(expression, inputs, limits)
+        if _leaf_elements(graph) <= self.largest and len(expression) <= 16_384:
+            self.graphs[key] = graph
+            if len(self.graphs) > self.entries:
+                self.graphs.popitem(last=False)
+        return graph
 
 
-@lru_cache(maxsize=1024)
-def _parsed(expression: str, inputs_key: bytes, limits: Limits) -> dict:
-    # A failed parse raises, and lru_cache keeps nothing for it.
-    return parse(expression, orjson.loads(inputs_key) if inputs_key else None, limits)
+PARSED = ParsedCache()
 
 
 def graph_spec(body: EvaluateIn, limits: Limits) -> dict:
@@ -46,7 +62,7 @@ def graph_spec(body: EvaluateIn, limits: Limits) -> dict:
             raise ApiError(
                 422, "ambiguous_request", "give either an expression or a list of nodes, not both"
             )
-        return parsed(body.expression, body.inputs, limits)
+        return PARSED.parse(body.expression, body.inputs, limits)
     if body.nodes is None:
         raise ApiError(422, "empty_request", "give a graph (nodes and output) or an expression")
     if body.output is None:
@@ -59,9 +75,10 @@ def graph_spec(body: EvaluateIn, limits: Limits) -> dict:
     return {"nodes": nodes, "output": body.output}
 
 
-def _evaluate(spec: dict, grad_output, limits: Limits) -> dict:
-    graph = build_graph(spec, limits)
-    return evaluation_to_json(evaluate(graph, grad_output=grad_output, limits=limits))
+def _evaluate(spec: dict, grad_output, settings: Settings) -> dict:
+    limits = settings.limits
+    evaluation = evaluate(build_graph(spec, limits), grad_output=grad_output, limits=limits)
+    return evaluation_to_json(evaluation, settings.max_response_numbers)
 
 
 class ResponseCache:
@@ -103,22 +120,27 @@ async def evaluate_graph(body: EvaluateIn, request: Request) -> Response:
     spec = graph_spec(body, settings.limits)
     # Small graphs are faster on the event loop; big ones must not block it.
     if len(spec["nodes"]) + _leaf_elements(spec) > settings.inline_work_limit:
-        result = await run_in_threadpool(_evaluate, spec, body.grad_output, settings.limits)
+        result = await run_in_threadpool(_evaluate, spec, body.grad_output, settings)
     else:
-        result = _evaluate(spec, body.grad_output, settings.limits)
+        result = _evaluate(spec, body.grad_output, settings)
     response = json_response(result)
     cache.put(raw, response.body)
     return response
 
 
 def _leaf_elements(spec: dict) -> int:
-    """A cheap upper bound on tensor work: count the numbers in list-valued leaves."""
+    """The numbers held by the graph's leaves (lists are rectangular or refused later)."""
     total = 0
     for node in spec["nodes"]:
         value = node.get("value") if isinstance(node, dict) else None
-        while isinstance(value, list) and value:
-            total += len(value)
-            value = value[0]
+        if isinstance(value, np.ndarray):
+            total += value.size
+            continue
+        count = 1
+        while isinstance(value, list):
+            count *= len(value)
+            value = value[0] if value else None
+        total += count
     return total
 
 
@@ -126,5 +148,5 @@ def _leaf_elements(spec: dict) -> int:
 async def parse_expression(body: ParseIn, request: Request) -> dict:
     """Turn an expression into graph JSON without evaluating it."""
     limits = request.app.state.settings.limits
-    graph = build_graph(parsed(body.expression, body.inputs, limits), limits)
+    graph = build_graph(PARSED.parse(body.expression, body.inputs, limits), limits)
     return {"graph": graph_to_json(graph)}

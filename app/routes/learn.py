@@ -69,7 +69,7 @@ class DatasetIn(BaseModel):
     name: str = Field(default="moons", description="moons, circles, spirals, blobs, line, digits")
     samples: int = Field(default=200, description="Rows of a generated set (4 to 5,000).")
     noise: float = Field(default=0.15, description="Standard deviation of the added noise.")
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
     test_fraction: float = Field(default=0.25, description="Share of rows held out.")
 
 
@@ -81,7 +81,7 @@ class ModelIn(BaseModel):
     kind: Literal["linear", "mlp", "cnn"] = "mlp"
     hidden: list[int] = Field(default_factory=lambda: [16], max_length=4)
     activation: str = "tanh"
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
 
 
 class GraphModelIn(BaseModel):
@@ -119,7 +119,7 @@ class TrainIn(BaseModel):
     steps: int = 300
     max_seconds: float = 20.0
     step_delay_ms: float = Field(default=0.0, description="Slow motion: a pause after each step.")
-    seed: int = Field(default=0, description="Seeds the order of the batches.")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seeds the order of the batches.")
 
 
 class SurfaceIn(BaseModel):
@@ -129,7 +129,7 @@ class SurfaceIn(BaseModel):
 
     samples: int = 40
     noise: float = 0.5
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
     start: tuple[float, float] = (-1.0, 2.5)
     learning_rate: float = 0.1
     batch_size: int = 8

@@ -63,7 +63,7 @@ def check_output(op: str, shape: tuple) -> None:
     size = math.prod(shape)
     if size > DEFAULT_LIMITS.max_tensor_elements:
         raise LimitError(
-            f"{op}: the output would have shape {shape} ({size:,} elements); one tensor may "
+            f"{op} would have shape {shape} ({size:,} elements); one tensor may "
             f"hold at most {DEFAULT_LIMITS.max_tensor_elements:,}"
         )
 
@@ -163,7 +163,10 @@ def _geometry(x, k, bias, stride, padding, dilation):
     out_hw = window.output_size(x4.shape[2:], "conv2d")
     out_shape = (x4.shape[0], kernel_shape[0]) + out_hw
     columns = x4.shape[0] * out_hw[0] * out_hw[1]
-    check_output("conv2d", out_shape)
+    check_output("conv2d's output", out_shape)
+    # The padded copy of the input is made too: a little input with a huge padding or
+    # dilation must not allocate gigabytes.
+    check_output("conv2d's padded input", x4.shape[:2] + padded_size(x4.shape[2:], window, out_hw))
     check_work("conv2d", columns * math.prod(kernel_shape[1:]), columns * np.size(k))
     return x4, unbatched, window, out_hw
 

@@ -116,7 +116,7 @@ register(
         ),
         arg_names=("a", "b"),
         symbol="@",
-        formula="$a $b",
+        formula=r"$a \mathbin{@} $b",
         local_formulas=(
             r"{$b}^{\top} \;\; (\text{downstream} = \text{upstream} \, {$b}^{\top})",
             r"$a \;\; (\text{downstream} = {$a}^{\top} \, \text{upstream})",

@@ -35,7 +35,7 @@ def _geometry(x, op, kernel_size, stride, padding, dilation, ceil_mode):
     window = pool_window(kernel_size, stride, padding, dilation, ceil_mode, op)
     out_hw = window.output_size(x4.shape[2:], op)
     out_shape = x4.shape[:2] + out_hw
-    check_output(op, out_shape)
+    check_output(f"{op}'s output", out_shape)
     check_work(op, int(np.prod(out_shape)) * window.kernel[0] * window.kernel[1])
     return x4, unbatched, window, out_hw
 

@@ -1,0 +1,104 @@
+"""Inputs a hostile or careless client sends: each gets a clear 4xx, fast, never a 500."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.routes.evaluate import PARSED
+from app.settings import Settings
+
+
+def assert_4xx(response, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    return error["message"]
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [{"op": "conv2d", "kernel": 3, "padding": 1_000_000_000}],
+        [{"op": "conv2d", "kernel_size": 3, "dilation": 10_000_000}],
+        [{"op": "max_pool2d", "kernel_size": 10**30}],
+    ],
+)
+def test_layers_with_absurd_window_numbers_are_refused_at_once(client, layers):
+    start = time.perf_counter()
+    response = client.post("/api/layers", json={"input_shape": [1, 5, 5], "layers": layers})
+    assert time.perf_counter() - start < 2
+    assert "limit" in assert_4xx(response, 413, "limit_exceeded")
+
+
+def test_layers_with_an_absurd_image_size_are_refused(client):
+    body = {"input_shape": [1, 10**30, 10**30], "layers": [{"op": "relu"}]}
+    assert_4xx(client.post("/api/layers", json=body), 413, "limit_exceeded")
+
+
+def test_conv_whose_padded_input_is_huge_is_refused_before_allocating(client):
+    expression = (
+        "x = randn(1, 1, 5, 5, seed=0)\nw = randn(1, 1, 3, 3, seed=1)\n"
+        "f = sum(conv2d(x, w, stride=1000, dilation=1000, padding=9000))"
+    )
+    message = assert_4xx(client.post("/api/evaluate", json={"expression": expression}), 413,
+                         "limit_exceeded")  # fmt: skip
+    assert "padded input" in message
+
+
+@pytest.mark.parametrize("grad_output", ["abc", {"a": 1}, [[1], [1, 2]], 10**400])
+def test_bad_grad_output_is_422(client, grad_output):
+    body = {"expression": "x = 2\nf = x * x", "grad_output": grad_output}
+    assert_4xx(client.post("/api/evaluate", json=body), 422, "bad_value")
+
+
+@pytest.mark.parametrize("route", ["/api/evaluate", "/api/parse", "/api/export/pytorch"])
+def test_integer_beyond_float64_is_422(client, route):
+    body = {"expression": "f = x * x", "inputs": {"x": 10**400}}
+    message = assert_4xx(client.post(route, json=body), 422, "bad_value")
+    assert "float64" in message
+
+
+def test_answer_with_too_many_numbers_is_413():
+    settings = Settings(max_response_numbers=1_000)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as small:
+        body = {"expression": "a = ones(20, 20)\nf = sum(a @ a)"}
+        message = assert_4xx(small.post("/api/evaluate", json=body), 413, "limit_exceeded")
+        assert "1,000" in message
+
+
+def test_parsed_cache_does_not_keep_big_tensors(client):
+    expression = "a = randn(300, 300, seed=7)\nf = sum(a)"
+    assert client.post("/api/evaluate", json={"expression": expression}).status_code == 200
+    assert not any(key[0] == expression for key in PARSED.graphs)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"expression": "\xff\xfe"}', b"[" * 10_000 + b"]" * 10_000, b"{"],
+)
+def test_unreadable_body_is_400_malformed_json(client, content):
+    response = client.post(
+        "/api/evaluate", content=content, headers={"content-type": "application/json"}
+    )
+    assert_4xx(response, 400, "malformed_json")
+
+
+@pytest.mark.parametrize("text", ["x = 1\nf = x & x", "x = 1\nf = x < x", "f = "])
+def test_every_expression_error_is_400(client, text):
+    response = client.post("/api/evaluate", json={"expression": text})
+    assert response.status_code == 400, response.text
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/api/loss-surface", {"seed": -1}),
+        ("/api/train", {"seed": -1}),
+    ],
+)
+def test_negative_seed_is_422(client, route, body):
+    assert client.post(route, json=body).status_code == 422
