@@ -35,6 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Forward values and per-edge gradients of computational graphs.",
         version="0.1.0",
         lifespan=_lifespan,
+        # /docs is served by routes/pages.py from the vendored Swagger UI, never a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES)

@@ -9,6 +9,8 @@ DAGRE_PACKAGE="@dagrejs/dagre"
 DAGRE_VERSION="1.1.8"
 KATEX_PACKAGE="katex"
 KATEX_VERSION="0.16.47"
+SWAGGER_PACKAGE="swagger-ui-dist"
+SWAGGER_VERSION="5.35.0"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 vendor="$root/static/vendor"
@@ -75,6 +77,24 @@ fetch_katex() {
     install_folder katex "$KATEX_VERSION" "$staged"
 }
 
+fetch_swagger() {
+    local target="$vendor/swagger-ui-$SWAGGER_VERSION"
+    if [[ -f "$target/swagger-ui-bundle.js" && -f "$target/swagger-ui.css" && -f "$target/LICENSE" ]]
+    then
+        echo "swagger-ui $SWAGGER_VERSION already present"
+        return
+    fi
+    unpack "$SWAGGER_PACKAGE" "$SWAGGER_VERSION" "$work/swagger"
+
+    local staged="$work/swagger-out"
+    mkdir -p "$staged"
+    # The API reference at /docs; only the bundle and its stylesheet are needed.
+    cp "$work/swagger/swagger-ui-bundle.js" "$work/swagger/swagger-ui.css" \
+        "$work/swagger/LICENSE" "$staged/"
+    install_folder swagger-ui "$SWAGGER_VERSION" "$staged"
+}
+
 mkdir -p "$vendor"
 fetch_dagre
 fetch_katex
+fetch_swagger

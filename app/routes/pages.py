@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -61,3 +62,18 @@ async def _graph_exists(request: Request, graph_id: str) -> bool:
     except GraphNotFound:
         return False
     return True
+
+
+SWAGGER = "/static/vendor/swagger-ui-5.35.0"
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def api_reference(request: Request) -> HTMLResponse:
+    """The OpenAPI reference, served from the vendored Swagger UI (no CDN)."""
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title="gradplay API",
+        swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -109,3 +111,12 @@ def test_static_modules_are_revalidated_but_vendor_files_are_not(client):
     assert client.get("/static/js/main.js").headers["cache-control"] == "no-cache"
     vendor = client.get("/static/vendor/dagre-1.1.8/dagre.min.js")
     assert vendor.status_code == 200 and "cache-control" not in vendor.headers
+
+
+def test_docs_page_loads_swagger_from_this_server_only(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(url.startswith("/") for url in sources), sources
+    for url in sources:
+        assert client.get(url).status_code == 200, url
