@@ -37,6 +37,10 @@ def decode(data: bytes, mode: str = "grey", size: int = 128) -> dict:
     image = _open(data)
     original = image.size
     image = ImageOps.exif_transpose(image)  # phones store rotation in EXIF, not in pixels
+    if image.mode.startswith("I;16") or image.mode == "I":
+        # 16-bit grey: converting straight to 8 bits would clip everything above 255.
+        top = 65535 if image.mode.startswith("I;16") else max(image.getextrema()[1], 1)
+        image = image.convert("I").point(lambda v: v * (255 / top)).convert("L")
     image = image.convert("L" if mode == "grey" else "RGB")
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
 
@@ -78,7 +82,10 @@ def _open(data: bytes) -> Image.Image:
         ) from error
     except UnidentifiedImageError as error:
         raise ApiError(
-            415, "unsupported_image", "the file is not a PNG or JPEG image Pillow can read"
+            415,
+            "unsupported_image",
+            "the file is not a PNG or JPEG image (send the file itself as the request body, "
+            "not as a form)",
         ) from error
     except (OSError, ValueError, SyntaxError) as error:
         raise ApiError(

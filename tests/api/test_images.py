@@ -86,3 +86,13 @@ def test_huge_image_is_refused_before_decoding(client):
 
 def test_unknown_sample_is_404(client):
     assert client.get("/api/images/nope").json()["error"]["code"] == "unknown_image"
+
+
+def test_sixteen_bit_grey_keeps_its_range(client):
+    ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (8, 1))
+    buffer = io.BytesIO()
+    Image.fromarray(ramp).save(buffer, format="PNG")
+    body = client.post("/api/images", params={"size": 64}, content=buffer.getvalue()).json()
+    row = np.array(body["value"])[0, 0]
+    # A ramp from black to white stays a ramp: half the pixels are darker than mid-grey.
+    np.testing.assert_allclose(row, np.linspace(0, 1, 64), atol=0.01)
