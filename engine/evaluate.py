@@ -236,7 +236,7 @@ def backward(
     grads[graph.output] = seed if requires_grad[graph.output] else None
     edges = evaluation.edges
     visited = evaluation.backward_order
-    float64 = np.float64
+    float64, isfinite = np.float64, math.isfinite
 
     for node_id in reversed(graph.order):
         upstream = grads.get(node_id)
@@ -251,17 +251,18 @@ def backward(
 
         args = tuple(map(values.__getitem__, node.inputs))
         out = values[node_id]
+        partials = op.partials if type(out) is float64 else None
         for index, source in enumerate(node.inputs):
             if not requires_grad[source]:
                 edges.append(Edge(source, node_id, index, upstream))
                 continue
 
             # Scalar fast path: the local gradient is a number and downstream a product.
-            if op.partials is not None and type(out) is float64 and type(args[index]) is float64:
-                local = op.partials[index](*args, out)
+            if partials is not None and type(args[index]) is float64:
+                local = partials[index](*args, out)
                 downstream = upstream * local
                 edge = Edge(source, node_id, index, upstream, local, downstream)
-                if not math.isfinite(downstream):
+                if not isfinite(downstream):
                     _warn_nonfinite_grad(evaluation, edge)
             else:
                 attrs = {**node.attrs, "kept": kept.get(node_id)} if op.keeps else node.attrs
