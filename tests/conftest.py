@@ -23,3 +23,12 @@ def cases_of_kind(*kinds: str) -> list[dict]:
 @pytest.fixture(scope="session")
 def cases() -> list[dict]:
     return load_cases()
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    """The response is an error in the one shape, with this status, code and a real sentence."""
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert isinstance(error["message"], str) and len(error["message"]) > 10
+    return error

@@ -10,20 +10,13 @@ import torch
 
 from app.settings import Settings
 from engine.limits import Limits
+from tests.conftest import assert_error
 
 COURSE = "x = -2\ny = 5\nz = -4\nq = x + y\nf = q * z"
 
 
 def evaluate(client, **body):
     return client.post("/api/evaluate", json=body)
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert isinstance(error["message"], str) and len(error["message"]) > 10
-    return error
 
 
 def test_evaluate_expression_returns_course_values_and_grads(client):

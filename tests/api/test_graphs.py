@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.conftest import assert_error
 
 COURSE_GRAPH = {
     "schema_version": 1,
@@ -38,14 +39,6 @@ def create(client, body: dict | None = None) -> dict:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert isinstance(error["message"], str) and len(error["message"]) > 10
-    return error
 
 
 def test_graph_save_returns_id_token_and_page(client):

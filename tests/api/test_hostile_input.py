@@ -10,13 +10,11 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.routes.evaluate import PARSED
 from app.settings import Settings
+from tests.conftest import assert_error
 
 
 def assert_4xx(response, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code
-    return error["message"]
+    return assert_error(response, status, code)["message"]
 
 
 @pytest.mark.parametrize(

@@ -332,6 +332,89 @@ def test_cnn_batch_norm_running_mean_moves_by_momentum(page):
     assert running == pytest.approx([0.1 * m for m in means], abs=1e-3)
 
 
+@pytest.mark.parametrize(
+    ("field", "text", "allowed"),
+    [("padding", "-1", "0 to 64"), ("stride", "2.5", "1 to 16"), ("dilation", "100", "1 to 64")],
+)
+def test_cnn_invalid_window_value_says_what_is_allowed(page, field, text, allowed):
+    open_lab(page)
+    before = shown_size(page)
+    sent = []
+    page.on("request", lambda request: "/api/evaluate" in request.url and sent.append(request))
+
+    page.fill(f"#{field}-input", text)
+    message = page.locator("#window-error")
+    message.wait_for(state="visible")
+    assert allowed in message.inner_text()
+    assert message.get_attribute("role") == "alert"
+    assert page.get_attribute(f"#{field}-input", "aria-invalid") == "true"
+    page.wait_for_timeout(500)
+    assert sent == []  # nothing asked of the API for a value the field does not allow
+    assert shown_size(page) == before
+
+    page.fill(f"#{field}-input", "2")
+    message.wait_for(state="hidden")
+    page.wait_for_function("() => document.querySelector('#output-size').dataset.state")
+    assert sent
+
+
+def test_cnn_overflowing_kernel_shows_the_api_warnings(page):
+    open_lab(page)
+    assert page.locator("#conv-warning").is_hidden()
+    cells = page.locator("#kernel-grid input")
+    for i in range(cells.count() - 1):
+        cells.nth(i).fill("1e308")
+    with page.expect_response("**/api/evaluate") as response:
+        cells.nth(cells.count() - 1).fill("1e308")
+    answer = response.value.json()
+    assert answer["first_nonfinite"] is not None  # 9 · 1e308 overflows float64
+
+    warning = page.locator("#conv-warning")
+    warning.wait_for(state="visible")
+    for item in answer["warnings"]:
+        assert item["message"] in warning.inner_text()
+    assert "not finite" in warning.inner_text()
+
+
+def test_cnn_kernel_cells_and_preset_names_are_not_cut(page):
+    open_lab(page)
+    page.select_option("#kernel-select", "gaussian")
+    page.wait_for_function("() => document.querySelector('#kernel-grid input').title === '0.0625'")
+    for size in ("3", "5"):
+        page.select_option("#kernel-size", size)
+        cells = page.locator("#kernel-grid input")
+        cells.first.wait_for()
+        widths = cells.evaluate_all("els => els.map(e => [e.scrollWidth, e.clientWidth])")
+        assert all(scroll <= client for scroll, client in widths)
+    # Each select is wider than the longest of its option names.
+    for select in ("#kernel-select", "#image-select", "#add-layer-op"):
+        room, text = page.eval_on_selector(
+            select,
+            """select => {
+              const font = getComputedStyle(select).font;
+              const context = document.createElement('canvas').getContext('2d');
+              context.font = font;
+              const widest = Math.max(
+                ...[...select.options].map(o => context.measureText(o.text).width));
+              return [select.clientWidth, widest];
+            }""",
+        )
+        assert room > text + 20, select  # room for the arrow too
+
+
+def test_cnn_full_stack_says_why_no_layer_can_be_added(page):
+    open_lab(page)
+    page.wait_for_selector("#stack-table-body tr")
+    note = page.locator("#add-layer-limit")
+    assert note.is_hidden()
+    while page.is_enabled("#add-layer"):
+        page.click("#add-layer")
+    assert page.locator(".layer-item").count() == 8
+    assert note.is_visible() and "at most 8 layers" in note.inner_text()
+    page.locator(".remove-layer").first.click()
+    assert page.is_enabled("#add-layer") and note.is_hidden()
+
+
 def test_cnn_screenshot(page):
     open_lab(page)
     page.wait_for_selector("#stack-maps canvas")

@@ -101,3 +101,53 @@ def test_expression_swell_draws_both_families(page):
     assert page.locator(".swell-figure").count() == 2
     caption = page.inner_text(".swell-figure[data-family='product'] figcaption")
     assert f"{derivative_size:,} nodes written out" in caption
+
+
+def test_gradcheck_where_the_function_is_not_finite_says_so(page):
+    open_learn(page)
+    page.locator("#gradcheck-table tr[data-node='x']").wait_for()
+    text = "x = -1\nlog(x)"
+    truth = page.request.post("/api/gradcheck", data={"expression": text}).json()
+    assert truth["output"] == "nan"  # log of a negative number
+
+    page.fill("#gradcheck-expression", text)
+    page.click("#gradcheck-form button[type=submit]")
+    note = page.locator("#gradcheck-note")
+    note.wait_for(state="visible")
+    assert "not finite" in note.inner_text()
+    # No point is drawn at an infinite error, and no best h is claimed for one.
+    assert page.locator("#gradcheck-plot circle").count() == 0
+    labels = page.locator("#gradcheck-plot .series-label").all_inner_texts()
+    assert labels and all("no finite error" in label for label in labels)
+
+    page.fill("#gradcheck-expression", "x = 2\nlog(x)")
+    page.click("#gradcheck-form button[type=submit]")
+    note.wait_for(state="hidden")
+    assert page.locator("#gradcheck-plot circle[data-best-h]").count() == 2
+
+
+def test_newton_switches_to_a_model_small_enough_for_its_hessian(page, page_errors):
+    page_errors.expect("status of 413")
+    open_learn(page)
+    assert page.input_value("#train-form [name=model]") == "mlp"
+    page.select_option("#optimizer-select", "newton")
+    assert page.input_value("#train-form [name=model]") == "linear"
+    note = page.locator("#train-note")
+    assert note.is_visible() and "Newton" in note.inner_text()
+
+    page.fill("#train-form [name=steps]", "5")
+    with page.expect_response("**/api/train") as response:
+        page.click("#start-button")
+    assert response.value.ok and response.value.json()["parameters"] <= 300
+    page.wait_for_selector("#run-status[data-status='finished']", timeout=10_000)
+
+    # Asked for anyway, a big model gets the server's sentence and what to do about it.
+    page.select_option("#train-form [name=model]", "mlp")
+    page.select_option("#train-form [name=loss]", "cross_entropy")
+    with page.expect_response("**/api/train") as response:
+        page.click("#start-button")
+    message = response.value.json()["error"]["message"]
+    error = page.locator("#train-error")
+    error.wait_for(state="visible")
+    assert message in error.inner_text()
+    assert "linear model" in error.inner_text()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -165,8 +166,13 @@ def test_syntax_error_shows_line_column_and_caret(page, page_errors):
 
     assert error.get_attribute("data-line") == "2" == str(expected["line"])
     assert error.get_attribute("data-column") == str(expected["column"])
-    assert f"Line 2, column {expected['column']}" in error.inner_text()
-    assert expected["message"] in error.inner_text()
+    # The place is said once, in front; the API's sentence follows without repeating it.
+    shown = error.inner_text()
+    place = f"line 2, column {expected['column']}"
+    assert shown.startswith(f"Line 2, column {expected['column']}: ")
+    assert shown.lower().count(place) == 1
+    for part in re.split(r"\s*\bat line \d+, column \d+", expected["message"]):
+        assert part.strip(" :") in shown
     lines = error.locator("pre.syntax-line code")
     assert lines.nth(0).inner_text() == "f = (x + "
     assert lines.nth(1).inner_text() == " " * (expected["column"] - 1) + "^"
@@ -215,11 +221,11 @@ def test_keyboard_shortcuts_run_and_reset_the_passes(page):
     assert "value -2" in label
     assert "gradient -4" in label
 
-    page.keyboard.press("s")
-    wait_until_position(page, 1)
     page.keyboard.press("r")
     wait_until_position(page, 0)
     assert table_numbers(page, "grad") == {}
+    page.keyboard.press("s")
+    wait_until_position(page, 1)
 
     # Letters typed in the expression box are text, not shortcuts.
     page.focus("#expression-input")
@@ -227,7 +233,7 @@ def test_keyboard_shortcuts_run_and_reset_the_passes(page):
     page.keyboard.type("f")
     page.keyboard.press("Backspace")
     page.wait_for_timeout(500)
-    assert page.locator("#canvas-frame").get_attribute("data-position") == "0"
+    assert page.locator("#canvas-frame").get_attribute("data-position") == "1"
     shortcuts = page.locator(".shortcuts").inner_text()
     for key in "FBSR":
         assert key in shortcuts
@@ -386,6 +392,147 @@ def test_api_error_without_position_shows_in_a_banner(page, page_errors):
     assert message in banner.inner_text()
     assert page.locator("#expression-error").is_hidden()
     assert page.locator(".node[data-node-id='q']").count() == 1  # the last good graph
+
+
+def test_shape_error_ends_the_status_and_names_its_node(page, page_errors):
+    page_errors.expect(r"status of 422")
+    open_page(page)
+    type_expression(page, "x = 0\nf = log(x)")  # log(0) = -inf: a warning banner
+    page.locator("#warning-banner").wait_for(state="visible")
+    text = "x = [[1,2],[3,4]]\ny = [1,2,3]\nf = x @ y"
+    expected = evaluate_via_api(page, {"expression": text})["error"]
+    assert expected["code"] == "shape_mismatch" and "line" not in expected
+
+    page.fill("#expression-input", text)
+    error = page.locator("#expression-error")
+    error.wait_for(state="visible")
+
+    page.wait_for_function(
+        "() => !document.querySelector('#expression-status').textContent.includes('Evaluating')"
+    )
+    assert page.inner_text("#expression-status").startswith("Not evaluated")
+    assert error.get_attribute("data-node-ids") == " ".join(expected["node_ids"])
+    assert error.inner_text().startswith("Node f: ")
+    assert "inner sizes 2 and 3 differ" in expected["message"]
+    assert "inner sizes 2 and 3 differ" in error.inner_text()
+    assert "f = x @ y" in error.inner_text()  # the line that defines the node
+    assert page.locator("#warning-banner").is_hidden()
+    # The drawn graph (the last good one) has a node f too: it is marked.
+    assert page.locator(".node.is-error").evaluate_all(
+        "els => els.map(e => e.dataset.nodeId)"
+    ) == ["f"]
+
+    type_expression(page, "x = 2\nf = x * x")
+    assert error.is_hidden()
+    assert page.locator(".node.is-error").count() == 0
+
+
+def test_status_counts_nodes_in_the_singular_and_plural(page):
+    open_page(page)
+    for text in ["x = 1", "x = 1\ny = 2\nf = x + y"]:
+        count = len(evaluate_via_api(page, {"expression": text})["forward_order"])
+        type_expression(page, text)
+        word = "node" if count == 1 else "nodes"
+        status = page.inner_text("#expression-status")
+        assert status == f"Evaluated {count} {word} from the expression."
+
+
+def test_switching_preset_during_an_animation_logs_no_error(page):
+    open_page(page, reduced_motion=False)
+    page.click("#forward-button")
+    assert page.locator("#canvas-frame").get_attribute("data-playing") == "true"
+    before = revision(page)
+    page.select_option("#preset-select", "sigmoid_neuron")
+    wait_for_new_drawing(page, before)
+    page.wait_for_timeout(800)  # longer than two animation ticks of the old drawing
+    frame = page.locator("#canvas-frame")
+    assert frame.get_attribute("data-playing") == "false"
+    assert frame.get_attribute("data-position") == "0"
+    assert page.locator(".node[data-node-id='q']").count() == 0  # the new preset is drawn
+
+
+def test_each_step_press_shows_one_step_and_stops_at_the_end(page):
+    open_page(page)
+    forward_steps, total_steps = positions(page)
+    for _ in range(3):
+        page.click("#step-button")
+    wait_until_position(page, 3)
+
+    for _ in range(total_steps + 4):
+        page.click("#step-button")
+    wait_until_position(page, total_steps)
+    page.wait_for_timeout(300)
+    assert page.locator("#canvas-frame").get_attribute("data-position") == str(total_steps)
+    notice = page.locator("#notice-banner")
+    assert notice.is_visible() and "Reset" in notice.inner_text()
+    assert "Both passes done" in page.inner_text("#step-narration")
+
+    page.click("#reset-button")
+    page.click("#step-button")
+    wait_until_position(page, 1)
+
+
+def test_step_during_an_animation_stops_it_one_step_further(page):
+    open_page(page, reduced_motion=False)
+    forward_steps, _ = positions(page)
+    page.click("#forward-button")
+    assert "Forward pass running" in page.inner_text("#step-narration")
+
+    page.click("#step-button")
+    frame = page.locator("#canvas-frame")
+    assert frame.get_attribute("data-playing") == "false"
+    reached = int(frame.get_attribute("data-position"))
+    assert 1 <= reached <= forward_steps
+    page.wait_for_timeout(1000)  # the animation would have moved on by now
+    assert frame.get_attribute("data-position") == str(reached)
+    assert "Press Forward" not in page.inner_text("#step-narration")
+
+
+def test_long_local_formula_wraps_inside_the_inspector(page):
+    open_page(page, preset="iris_mlp")
+    run_both_passes(page, *positions(page))
+    page.click(".node[data-node-id='matmul2']")
+    formulas = page.locator("#inspector .formula, #inspector .local-formula")
+    assert formulas.count() >= 2
+    widths = formulas.evaluate_all("els => els.map(e => [e.scrollWidth, e.clientWidth])")
+    assert all(scroll <= client + 1 for scroll, client in widths)
+
+
+def test_big_graph_keeps_a_readable_scale_and_scrolls(page):
+    page.set_viewport_size({"width": 700, "height": 900})
+    open_page(page, preset="iris_mlp")
+    scale = page.evaluate("document.querySelector('#graph-canvas').getScreenCTM().a")
+    assert scale >= 0.6 - 1e-3
+    frame = page.locator("#canvas-frame")
+    sizes = frame.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert sizes[0] > sizes[1]  # the frame scrolls instead of shrinking the text
+
+
+def test_collapsed_tensor_blocks_keep_gradients_and_group_names(page):
+    open_page(page, preset="iris_mlp")
+    preset = page.request.get("/api/presets/iris_mlp").json()["graph"]
+    truth = evaluate_via_api(
+        page, {"schema_version": 1, "nodes": preset["nodes"], "output": preset["output"]}
+    )
+    page.click("#collapse-toggle")
+    run_both_passes(page, *positions(page))
+
+    for name in truth["groups"]:
+        box = page.locator(f".node[data-node-id='group:{name}'] .node-name")
+        assert box.text_content() == name
+    # Every edge into a block shows the gradient its source receives through it.
+    entries = page.locator(".edge-label[data-edge-key*='->group:']")
+    assert entries.count() >= 4
+    for i in range(entries.count()):
+        classes = entries.nth(i).get_attribute("class").split()
+        assert "grad-shown" in classes and "no-grad" not in classes
+    # X feeds only the first block, so what it gets through the box is its grad.
+    # The label's heat maps lie over the line; a click on the label selects the edge too.
+    page.locator(".edge-label[data-edge-key^='X->group:linear1']").dispatch_event("click")
+    cells = page.locator("#inspector figure.tensor[data-role='downstream'] td[data-value]")
+    shown = cells.evaluate_all("els => els.map(e => JSON.parse(e.dataset.value))")
+    expected = [entry for row in truth["nodes"]["X"]["grad"] for entry in row]
+    assert shown == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
 def test_playground_screenshot(page):
