@@ -23,6 +23,11 @@ export class ApiError extends Error {
   get hasPosition() {
     return this.line !== null && this.line !== undefined;
   }
+
+  /** The message without its "at line L, column C", for a page that shows the place itself. */
+  get messageWithoutPosition() {
+    return this.message.replace(/,?\s*\(?\bat line \d+,? column \d+\)?/i, "");
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
 // short notices about what just happened ("Connecting a into a const is not possible").
 
 import { clear, h } from "./dom.js";
+import { counted } from "./format.js";
 
 const NOTICE_MS = 7000;
 
@@ -17,11 +18,20 @@ export class Banner {
     this.warning = elements.warning;
     this.notice = elements.notice;
     this.noticeTimer = null;
+    /** The latest request failed: the drawn graph's warnings belong to older text. */
+    this.failed = false;
     state.on("noticeRaised", ({ message }) => this.showNotice(message));
     state.on("errorRaised", ({ message }) => this.showError(message));
     state.on("errorCleared", () => this.hideError());
-    state.on("evaluated", () => this.showWarnings());
+    state.on("evaluated", () => {
+      this.failed = false;
+      this.showWarnings();
+    });
     state.on("collapseToggled", () => this.showWarnings());
+    state.on("evaluationFailed", () => {
+      this.failed = true;
+      this.hideWarnings();
+    });
   }
 
   showError(message) {
@@ -44,7 +54,13 @@ export class Banner {
     }, NOTICE_MS);
   }
 
+  hideWarnings() {
+    clear(this.warning).hidden = true;
+    delete this.warning.dataset.node;
+  }
+
   showWarnings() {
+    if (this.failed) return;
     const evaluation = this.state.evaluation;
     const first = evaluation.first_nonfinite;
     const warnings = evaluation.warnings || [];
@@ -60,7 +76,7 @@ export class Banner {
       h("p", { class: "banner-text" }, [
         h("strong", { text: `Node ${name}: ` }),
         lead.message,
-        warnings.length > 1 ? ` (and ${warnings.length - 1} more warning(s))` : "",
+        moreText(warnings.length - 1),
       ]),
       show,
     );
@@ -84,4 +100,9 @@ export class Banner {
   displayId(id) {
     return this.state.view.displayOf.get(id) || id;
   }
+}
+
+function moreText(count) {
+  if (count === 0) return "";
+  return ` (and ${counted(count, "more warning", "more warnings")})`;
 }

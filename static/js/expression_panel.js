@@ -1,8 +1,10 @@
-// The expression box: typing re-evaluates after a short pause; an error with a line and a
-// column is shown under the box with the offending line and a caret, while the last good
-// graph stays drawn. Undo and redo take back edits of the text and of input values.
+// The expression box: typing re-evaluates after a short pause; the API's refusal of the text
+// is shown under the box (with the offending line and a caret when it has a line and a
+// column, with the nodes it names otherwise), while the last good graph stays drawn. Undo and
+// redo take back edits of the text and of input values.
 
 import { clear, h } from "./dom.js";
+import { counted } from "./format.js";
 
 const TYPING_PAUSE_MS = 400;
 const FEWEST_ROWS = 5;
@@ -20,6 +22,8 @@ export class ExpressionPanel {
     this.session = session;
     Object.assign(this, elements);
     this.timer = null;
+    /** True from "Evaluating…" until the answer, the error or a settle says how it ended. */
+    this.waiting = false;
     // A student's copy of a shared graph is changed through its values, not its text.
     this.textarea.readOnly = state.mode === "view";
 
@@ -30,8 +34,9 @@ export class ExpressionPanel {
     this.undo.addEventListener("click", () => session.undo());
     this.redo.addEventListener("click", () => session.redo());
     state.on("sourceChanged", ({ source }) => this.showSource(source));
-    state.on("syntaxErrorRaised", ({ error }) => this.showError(error));
-    state.on("syntaxErrorCleared", () => this.hideError());
+    state.on("expressionErrorRaised", ({ error }) => this.showError(error));
+    state.on("expressionErrorCleared", () => this.hideError());
+    state.on("evaluationFailed", () => this.showFailure());
     state.on("busyChanged", ({ busy }) => this.showBusy(busy));
     state.on("evaluated", () => this.showSummary());
     state.on("historyChanged", (detail) => this.showHistory(detail));
@@ -61,16 +66,26 @@ export class ExpressionPanel {
 
   /** @param {import('./api.js').ApiError} error */
   showError(error) {
+    this.waiting = false;
+    clear(this.error).hidden = false;
+    if (error.hasPosition) this.showPlace(error);
+    else this.showNodes(error);
+    this.textarea.setAttribute("aria-invalid", "true");
+    this.status.textContent = "Not evaluated: fix the error below. The last good graph stays.";
+  }
+
+  /** A syntax error: its place once, then the line with a caret under the column. */
+  showPlace(error) {
     const lines = this.textarea.value.split("\n");
     const text = lines[error.line - 1] ?? "";
     const column = Math.max(1, error.column || 1);
-    clear(this.error).hidden = false;
     this.error.dataset.line = String(error.line);
     this.error.dataset.column = String(column);
+    delete this.error.dataset.nodeIds;
     this.error.append(
       h("p", { class: "syntax-message" }, [
         h("strong", { text: `Line ${error.line}, column ${column}: ` }),
-        error.message,
+        error.messageWithoutPosition,
       ]),
       h("pre", { class: "syntax-line", "aria-hidden": "true" }, [
         h("code", { text: text || " " }),
@@ -78,8 +93,37 @@ export class ExpressionPanel {
         h("code", { class: "caret", text: `${" ".repeat(column - 1)}^` }),
       ]),
     );
-    this.textarea.setAttribute("aria-invalid", "true");
-    this.status.textContent = "Not evaluated: fix the error below. The last good graph stays.";
+  }
+
+  /** An error about nodes (a shape mismatch): the nodes it names and the lines defining them. */
+  showNodes(error) {
+    delete this.error.dataset.line;
+    delete this.error.dataset.column;
+    const ids = error.nodeIds;
+    this.error.dataset.nodeIds = ids.join(" ");
+    const lead = ids.length
+      ? `${ids.length === 1 ? "Node" : "Nodes"} ${ids.join(", ")}: `
+      : "Not evaluated: ";
+    // The lead names the nodes already; the API's own "node 'f': " would say it twice.
+    const named = /^nodes? '[^']*'(, '[^']*')*:\s*/i;
+    const message = ids.length ? error.message.replace(named, "") : error.message;
+    this.error.append(
+      h("p", { class: "syntax-message" }, [h("strong", { text: lead }), message]),
+    );
+    const lines = this.textarea.value.split("\n");
+    for (const id of ids) {
+      const index = lines.findIndex((line) => definesName(line, id));
+      if (index < 0) continue;
+      this.error.append(
+        h("pre", { class: "syntax-line" }, [
+          h("span", { class: "line-number", text: `line ${index + 1}  ` }),
+          h("code", { text: lines[index] }),
+        ]),
+      );
+    }
+    if (ids.some((id) => this.state.view?.displayOf.has(id))) {
+      this.error.append(h("p", { class: "help", text: "Marked in red in the picture." }));
+    }
   }
 
   hideError() {
@@ -87,12 +131,28 @@ export class ExpressionPanel {
     this.textarea.removeAttribute("aria-invalid");
   }
 
+  /** A failed request whose message went to the banner: the status must not stay busy. */
+  showFailure() {
+    this.waiting = false;
+    if (this.state.expressionError) return;
+    this.status.textContent =
+      "Not evaluated: see the message above the picture. The last good graph stays.";
+  }
+
   showBusy(busy) {
     this.textarea.closest("section")?.classList.toggle("is-busy", busy);
-    if (busy) this.status.textContent = "Evaluating…";
+    if (busy) {
+      this.waiting = true;
+      this.status.textContent = "Evaluating…";
+      return;
+    }
+    // Settled without a new answer (the text came back to what is drawn): say what is drawn.
+    if (this.waiting && this.state.evaluation) this.showSummary();
+    this.waiting = false;
   }
 
   showSummary() {
+    this.waiting = false;
     const evaluation = this.state.evaluation;
     const source = this.state.source;
     if (evaluation.draft) {
@@ -102,7 +162,7 @@ export class ExpressionPanel {
     const count = evaluation.forward_order.length;
     let from = "from the expression";
     if (source.graph) from = source.presetName ? "from the preset's graph" : "from the graph";
-    this.status.textContent = `Evaluated ${count} nodes ${from}.`;
+    this.status.textContent = `Evaluated ${counted(count, "node")} ${from}.`;
     if (source.graph && source.presetName === null && this.state.mode === "edit") {
       this.status.textContent +=
         " The picture is the source: this text follows it, and typing here replaces it.";
@@ -115,4 +175,10 @@ export class ExpressionPanel {
     this.undo.title = canUndo ? `Undo: ${undoLabel}` : "Nothing to undo";
     this.redo.title = canRedo ? `Redo: ${redoLabel}` : "Nothing to redo";
   }
+}
+
+/** True when `line` is the definition `id = …` of an expression. */
+function definesName(line, id) {
+  const escaped = id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^\\s*${escaped}\\s*=(?!=)`).test(line);
 }

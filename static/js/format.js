@@ -120,3 +120,8 @@ export function isNonFinite(value) {
 export function rawText(value) {
   return value === null || value === undefined ? "" : JSON.stringify(value);
 }
+
+/** "1 node", "3 nodes": a count with its noun in the right number. */
+export function counted(count, word, plural = `${word}s`) {
+  return `${count} ${count === 1 ? word : plural}`;
+}

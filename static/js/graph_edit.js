@@ -3,7 +3,7 @@
 // builds a graph by hand it may be incomplete: an op's `inputs` can hold null where nothing is
 // connected yet. Such a graph is drawn (as a draft) but never sent to the API.
 
-import { shapeOf } from "./format.js";
+import { counted, shapeOf } from "./format.js";
 
 /** An edit that cannot be made, with the reason in words. */
 export class EditError extends Error {}
@@ -107,7 +107,7 @@ export function connect(graph, source, target, index, ops) {
   }
   if (slot >= most) {
     throw new EditError(
-      `${target} (${into.op}) takes at most ${most} input(s); disconnect one first.`,
+      `${target} (${into.op}) takes at most ${counted(most, "input")}; disconnect one first.`,
     );
   }
   while (inputs.length < slot) inputs.push(null);
@@ -277,10 +277,13 @@ export function problemOf(graph, ops) {
     const [least, most] = ops.get(node.op)?.arity || [inputs.length, inputs.length];
     const connected = inputs.filter((input) => input !== null).length;
     if (inputs.includes(null) || connected < least) {
-      const wanted = least === most ? `${least}` : `at least ${least}`;
-      return `${node.id} (${node.op}) needs ${wanted} input(s); ${connected} connected.`;
+      const needed = counted(least, "input");
+      const wanted = least === most ? needed : `at least ${needed}`;
+      return `${node.id} (${node.op}) needs ${wanted}; ${connected} connected.`;
     }
-    if (connected > most) return `${node.id} (${node.op}) takes at most ${most} input(s).`;
+    if (connected > most) {
+      return `${node.id} (${node.op}) takes at most ${counted(most, "input")}.`;
+    }
     const missing = inputs.find((input) => !ids.has(input));
     if (missing) return `${node.id} uses ${missing}, which is not in the graph.`;
   }

@@ -124,7 +124,8 @@ function drawGroup(group, node, box) {
     }),
     s("rect", { class: "node-shape", x: -width / 2, y: -height / 2, width, height, rx: 10 }),
     s("text", { class: "node-symbol group-symbol", y: 1, text: node.symbol }),
-    s("text", { class: "node-name", y: height / 2 + 17, text: `${node.name} block` }),
+    // The group's name as the graph gives it ("linear1", "logits"); the box shows its symbol.
+    s("text", { class: "node-name", y: height / 2 + 17, text: node.name }),
     warningBadge(width / 2 - 4, -height / 2 + 4),
   );
 }

@@ -8,7 +8,7 @@ import { CanvasEditor } from "./canvas_editor.js";
 import { clear, h, s } from "./dom.js";
 import { explainStep, explanationText } from "./explain.js";
 import { parseNumber } from "./expression_text.js";
-import { formatValue, isHidden, isNonFinite, isTensor, rawText } from "./format.js";
+import { counted, formatValue, isHidden, isNonFinite, isTensor, rawText } from "./format.js";
 import { slotCount } from "./graph_edit.js";
 import {
   arrowMarker,
@@ -24,11 +24,21 @@ import { TAIL_KEY, TERMINAL_ID } from "./view_model.js";
 
 /** The graph never grows past this many screen pixels per layout unit. */
 const MAX_SCALE = 2;
+/**
+ * Nor shrinks below this many: at 0.6 the 15 px edge numbers are still 9 px on screen. A
+ * graph that would need less keeps this scale and the frame scrolls (or is panned) instead.
+ */
+const MIN_SCALE = 0.6;
 const EMPTY_NOTE = "Pick a preset or type an expression";
 const EMPTY_EDIT_NOTE = "Add nodes from the palette above, or type an expression";
 /** Screen pixels kept free above and below the drawing for the step callout. */
 const CALLOUT_ROOM = 70;
 const MIN_FRAME = 300;
+const PLAYING_FORWARD =
+  "Forward pass running: each node computes its value from its inputs, in topological order.";
+const PLAYING_BACKWARD =
+  "Backward pass running: each node multiplies the upstream gradient by its local " +
+  "gradients and sends the products back along its edges.";
 
 export class GraphView {
   /**
@@ -43,6 +53,8 @@ export class GraphView {
     this.frame = elements.frame;
     this.narration = elements.narration;
     this.layout = null;
+    /** The view the elements in the SVG were drawn from. */
+    this.drawnView = null;
     this.editor = null;
     /** @type {CanvasEditor|null} */
     this.canvasEditor = state.mode === "edit" ? new CanvasEditor(this, state, session) : null;
@@ -59,6 +71,8 @@ export class GraphView {
       if (!this.svg.contains(document.activeElement)) this.nodeElement(from)?.focus();
     });
     state.on("connectEnded", () => this.showSelection());
+    state.on("expressionErrorRaised", () => this.showErrorNodes());
+    state.on("expressionErrorCleared", () => this.showErrorNodes());
     new ResizeObserver(() => this.fit()).observe(this.frame);
     this.svg.addEventListener("click", (event) => this.onClick(event));
     this.svg.addEventListener("keydown", (event) => this.onKey(event));
@@ -72,6 +86,8 @@ export class GraphView {
 
   showEmpty() {
     this.layout = null;
+    this.drawnView = null;
+    this.setScrolling(false);
     this.callout = null;
     clear(this.svg).setAttribute("viewBox", "0 0 400 120");
     const note = this.state.mode === "edit" ? EMPTY_EDIT_NOTE : EMPTY_NOTE;
@@ -92,6 +108,7 @@ export class GraphView {
     if (!view || view.nodes.size === 0) return this.showEmpty();
     const before = steady && this.layout && this.viewBox ? this.layout : null;
     this.layout = layoutView(view, drag);
+    this.drawnView = view;
     // A redraw replaces the elements; keyboard focus stays on the same node.
     const active = document.activeElement;
     const focused = this.svg.contains(active) ? active.closest(".node")?.dataset.nodeId : null;
@@ -116,7 +133,7 @@ export class GraphView {
     this.overlay = overlay;
 
     const count = [...view.nodes.keys()].filter((id) => id !== TERMINAL_ID).length;
-    this.svg.setAttribute("aria-label", `Computational graph of ${count} nodes`);
+    this.svg.setAttribute("aria-label", `Computational graph of ${counted(count, "node")}`);
     this.svg.classList.toggle("is-editing", this.editing);
     this.svg.classList.toggle("is-draft", view.draft);
     // Tools and tests can wait for a new drawing by watching this number change.
@@ -124,6 +141,7 @@ export class GraphView {
     if (!drag && !(before && this.holdFrame(before))) this.fit();
     this.showProgress();
     this.showSelection();
+    this.showErrorNodes();
     if (focused) this.nodeElement(focused)?.focus();
   }
 
@@ -242,24 +260,54 @@ export class GraphView {
     return group;
   }
 
-  /** Fit the drawing into the frame, never enlarging it past MAX_SCALE. */
+  /**
+   * Fit the drawing into the frame, never enlarging it past MAX_SCALE; a drawing that would
+   * need less than MIN_SCALE keeps that scale and scrolls inside the frame.
+   */
   fit() {
     if (!this.layout) return;
     const { width, height } = this.layout;
     this.fitHeight();
-    const frame = this.svg.getBoundingClientRect();
-    if (frame.width < 10 || frame.height < 10) {
+    const room = { width: this.frame.clientWidth, height: this.frame.clientHeight };
+    if (room.width < 10 || room.height < 10) {
       this.svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
       return;
     }
-    const scale = Math.min(frame.width / width, frame.height / height, MAX_SCALE);
+    const fitted = Math.min(room.width / width, room.height / height, MAX_SCALE);
+    const scale = Math.max(fitted, MIN_SCALE);
     this.scale = scale;
-    const viewWidth = frame.width / scale;
-    const viewHeight = frame.height / scale;
+    const viewWidth = Math.max(room.width / scale, width);
+    const viewHeight = Math.max(room.height / scale, height);
     const box = [(width - viewWidth) / 2, (height - viewHeight) / 2, viewWidth, viewHeight];
     this.viewBox = box;
     this.svg.setAttribute("viewBox", box.map((n) => Math.round(n * 10) / 10).join(" "));
+    const scrolls = fitted < MIN_SCALE;
+    // The axis that overflows gets its pixels rounded up (never a scale just under the
+    // minimum), the other one exactly the frame's (no scroll bar it does not need).
+    const pixels = (units, fits) => (units * scale > fits + 0.5 ? Math.ceil(units * scale) : fits);
+    this.setScrolling(scrolls, pixels(viewWidth, room.width), pixels(viewHeight, room.height));
     this.placeCallout();
+  }
+
+  /** Give the SVG its own size in pixels, larger than the frame, which then scrolls. */
+  setScrolling(scrolls, width = 0, height = 0) {
+    this.svg.style.width = scrolls ? `${width}px` : "";
+    this.svg.style.height = scrolls ? `${height}px` : "";
+    this.frame.classList.toggle("is-scrolling", scrolls);
+  }
+
+  /** In a scrolling frame, bring the current node into sight (the page itself stays put). */
+  scrollToNode(element) {
+    if (!this.frame.classList.contains("is-scrolling") || !element) return;
+    const frame = this.frame.getBoundingClientRect();
+    const node = element.getBoundingClientRect();
+    const margin = 40;
+    if (node.left < frame.left + margin || node.right > frame.right - margin) {
+      this.frame.scrollLeft += node.left + node.width / 2 - (frame.left + frame.width / 2);
+    }
+    if (node.top < frame.top + margin || node.bottom > frame.bottom - margin) {
+      this.frame.scrollTop += node.top + node.height / 2 - (frame.top + frame.height / 2);
+    }
   }
 
   /**
@@ -294,7 +342,8 @@ export class GraphView {
   fitHeight() {
     const width = this.frame.clientWidth;
     if (width < 10) return;
-    const wanted = (width / this.layout.width) * this.layout.height + 2 * CALLOUT_ROOM;
+    const scale = Math.max(MIN_SCALE, width / this.layout.width);
+    const wanted = scale * this.layout.height + 2 * CALLOUT_ROOM;
     const most = Math.max(MIN_FRAME, window.innerHeight * 0.58);
     const height = Math.round(Math.max(MIN_FRAME, Math.min(wanted, most)));
     if (Math.abs(this.frame.clientHeight - height) > 2) this.frame.style.height = `${height}px`;
@@ -303,7 +352,9 @@ export class GraphView {
   /** Show the numbers the passes have reached, and the current step. */
   showProgress() {
     const view = this.state.view;
-    if (!view || !this.layout) return;
+    // A new answer is announced to every panel in turn: until this one has drawn it, the
+    // elements on screen belong to the old view and must not be looked up in the new one.
+    if (!view || !this.layout || this.drawnView !== view) return;
     const reveal = this.state.reveal;
     for (const element of this.svg.querySelectorAll(".node")) {
       const node = view.nodes.get(element.dataset.nodeId);
@@ -344,14 +395,24 @@ export class GraphView {
     this.svg.dataset.phase = step ? step.phase : "";
     this.frame.dataset.playing = String(this.state.playing);
     this.frame.dataset.position = String(this.state.position);
-    if (step) this.nodeElement(step.node)?.classList.add("is-current");
+    if (step) {
+      const element = this.nodeElement(step.node);
+      element?.classList.add("is-current");
+      this.scrollToNode(element);
+    }
     this.placeCallout();
     this.narrate(step);
   }
 
   narrate(step) {
-    if (this.state.playing) return; // one announcement at the end, not one per node
     const view = this.state.view;
+    if (this.state.playing) {
+      // One announcement per pass, not one per node; the result follows at the end.
+      const backward = step ? step.phase === "backward" : this.state.position >= view.forwardCount;
+      const text = backward ? PLAYING_BACKWARD : PLAYING_FORWARD;
+      if (this.narration.textContent !== text) this.narration.textContent = text;
+      return;
+    }
     if (this.state.connectFrom !== null) {
       this.narration.textContent =
         `Connecting from ${this.state.connectFrom}: Tab to the node it feeds and press Enter ` +
@@ -366,7 +427,7 @@ export class GraphView {
       const out = view.nodes.get(view.output);
       this.narration.textContent =
         `Both passes done: ${out.name} = ${formatValue(out.value)}. ` +
-        "Every edge shows its value above and its gradient below.";
+        "Every edge shows its value above and its gradient below. Reset (R) starts over.";
     } else if (this.state.position >= view.forwardCount) {
       const out = view.nodes.get(view.output);
       this.narration.textContent = `Forward pass done: ${out.name} = ${formatValue(out.value)}.`;
@@ -403,6 +464,20 @@ export class GraphView {
     const from = this.state.connectFrom;
     if (from) this.nodeElement(from)?.classList.add("is-connect-source");
     if (this.layout) this.narrate(this.state.currentStep);
+  }
+
+  /** Mark the nodes the expression's error names (a shape mismatch), where they are drawn. */
+  showErrorNodes() {
+    for (const element of this.svg.querySelectorAll(".node.is-error")) {
+      element.classList.remove("is-error");
+    }
+    const error = this.state.expressionError;
+    const view = this.state.view;
+    if (!error || !view || this.drawnView !== view) return;
+    for (const id of error.nodeIds) {
+      const shown = view.displayOf.get(id);
+      if (shown) this.nodeElement(shown)?.classList.add("is-error");
+    }
   }
 
   nodeElement(id) {
@@ -452,8 +527,9 @@ export class GraphView {
       value: String(node.value),
       "aria-label": `New value for ${node.name}`,
     });
-    input.style.left = `${spot.left - frame.left - 6}px`;
-    input.style.top = `${spot.top - frame.top - 4}px`;
+    // Placed in the frame's scrolled content, so it moves with the drawing.
+    input.style.left = `${spot.left - frame.left + this.frame.scrollLeft - 6}px`;
+    input.style.top = `${spot.top - frame.top + this.frame.scrollTop - 4}px`;
     input.style.width = `${Math.max(spot.width + 40, 72)}px`;
     this.frame.append(input);
     this.editor = input;

@@ -83,7 +83,7 @@ export class InspectorPanel {
   body(node) {
     const parts = [];
     if (node.formula) {
-      parts.push(mathElement(node.formula, { display: true, className: "formula" }));
+      parts.push(mathElement(node.formula, { display: true, wrap: true, className: "formula" }));
     }
     parts.push(numbersList(node));
     if (node.warning) {
@@ -465,7 +465,8 @@ export class InspectorPanel {
       ]),
     );
     if (edge.localFormula) {
-      card.append(mathElement(edge.localFormula, { display: true, className: "local-formula" }));
+      const options = { display: true, wrap: true, className: "local-formula" };
+      card.append(mathElement(edge.localFormula, options));
     }
     if (this.state.view.draft) {
       card.append(h("p", { class: "muted", text: "Numbers appear once the graph is complete." }));
@@ -495,7 +496,11 @@ export class InspectorPanel {
     const rows = sizeOf(edge.targetShape);
     const cols = sizeOf(edge.shape);
     card.append(
-      mathElement(identityTex(names, rows, cols), { display: true, className: "identity" }),
+      mathElement(identityTex(names, rows, cols), {
+        display: true,
+        wrap: true,
+        className: "identity",
+      }),
       h("p", {
         class: "muted small",
         text:

@@ -14,8 +14,9 @@ export class Playback {
     state.on("collapseToggled", () => this.cancel());
   }
 
+  /** A drawn answer with steps to show (a draft of an unfinished graph has none). */
   get ready() {
-    return this.state.view !== null;
+    return this.state.view !== null && !this.state.view.draft;
   }
 
   /** Values appear in forward order. */
@@ -32,12 +33,21 @@ export class Playback {
     this.play(this.state.view.forwardCount, this.state.view.sequence.length);
   }
 
-  /** One node at a time: forward in topological order, then backward in reverse. */
+  /**
+   * One node at a time: forward in topological order, then backward in reverse. Each press
+   * shows exactly one more step; a running animation stops at the node it reached first, so
+   * no node is skipped. After the last step it says so instead of starting over (Reset does).
+   */
   step() {
     if (!this.ready) return;
     this.cancel();
     const total = this.state.view.sequence.length;
-    const from = this.state.position >= total ? 0 : this.state.position;
+    const from = this.state.position;
+    if (from >= total) {
+      this.state.setPosition(total, -1, false);
+      this.state.notify("Both passes are done. Press Reset (R) to start over.");
+      return;
+    }
     this.state.setPosition(from + 1, from, false);
   }
 

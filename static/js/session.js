@@ -385,7 +385,7 @@ export class Session {
     this.latest += 1;
     this.inFlight?.abort();
     this.state.setBusy(false);
-    this.state.clearSyntaxError();
+    this.state.clearExpressionError();
     this.state.clearError();
   }
 
@@ -411,13 +411,14 @@ export class Session {
     try {
       const answer = await evaluate(payload, this.inFlight.signal);
       if (ticket !== this.latest) return;
-      this.state.clearSyntaxError();
+      this.state.clearExpressionError();
       this.state.clearError();
       this.drawnKey = JSON.stringify(payload);
       this.drawnShapeKey = source.graph ? shapeKey(payload) : null;
       this.state.setEvaluation(answer, reveal);
     } catch (error) {
       if (error.name === "AbortError" || ticket !== this.latest) return;
+      this.state.failEvaluation(error);
       if (source.graph && error instanceof ApiError && error.status >= 400) {
         // A hand-built graph the engine refuses (shapes, a cycle): still draw what was built.
         this.showDraft(source.graph, error.message);
@@ -428,14 +429,18 @@ export class Session {
     }
   }
 
-  /** Errors in the expression go under the box; every other error goes to the banner. */
+  /**
+   * The API's refusal of typed text (a syntax error, a shape mismatch) goes under the box;
+   * every other error (the server busy or unreachable, a refused graph) goes to the banner.
+   */
   report(error, source) {
-    if (error instanceof ApiError && error.hasPosition && source && source.graph === null) {
+    const aboutText = source && source.graph === null && error instanceof ApiError;
+    if (aboutText && (error.hasPosition || (error.status >= 400 && error.status < 500))) {
       this.state.clearError();
-      this.state.raiseSyntaxError(error);
+      this.state.raiseExpressionError(error);
       return;
     }
-    this.state.clearSyntaxError();
+    this.state.clearExpressionError();
     if (error instanceof ApiError) {
       this.state.raiseError(error.message);
       return;

@@ -3,9 +3,9 @@
 //   presetsLoaded, opsLoaded, sourceChanged {source, reason}, evaluated, collapseToggled,
 //   viewRebuilt (same answer, new drawing: moved nodes, a revealed prediction),
 //   positionChanged {position, current, playing}, nodeSelected {id}, edgeSelected {key},
-//   busyChanged {busy}, syntaxErrorRaised {error}, syntaxErrorCleared, errorRaised {message},
-//   errorCleared, historyChanged {canUndo, canRedo}, documentChanged, connectStarted {from},
-//   connectEnded, noticeRaised {message}
+//   busyChanged {busy}, evaluationFailed {error}, expressionErrorRaised {error},
+//   expressionErrorCleared, errorRaised {message}, errorCleared, historyChanged {canUndo,
+//   canRedo}, documentChanged, connectStarted {from}, connectEnded, noticeRaised {message}
 
 import { buildView, hasGroups, revealAt } from "./view_model.js";
 
@@ -58,6 +58,12 @@ export class GraphState extends EventTarget {
     /** @type {string|null} display id of the node in the inspector */
     this.selectedId = null;
     this.busy = false;
+    /**
+     * The API's refusal of the typed expression (a syntax error, a shape mismatch), shown
+     * under the box while the last good graph stays drawn; null when the text evaluated.
+     * @type {import('./api.js').ApiError|null}
+     */
+    this.expressionError = null;
   }
 
   /** Subscribe to one event; the callback gets the event's detail. */
@@ -264,12 +270,20 @@ export class GraphState extends EventTarget {
     this.emit("busyChanged", { busy });
   }
 
-  raiseSyntaxError(error) {
-    this.emit("syntaxErrorRaised", { error });
+  /** The latest request to evaluate failed; what is drawn is the last good answer. */
+  failEvaluation(error) {
+    this.emit("evaluationFailed", { error });
   }
 
-  clearSyntaxError() {
-    this.emit("syntaxErrorCleared");
+  /** @param {import('./api.js').ApiError} error  refers to the text in the expression box */
+  raiseExpressionError(error) {
+    this.expressionError = error;
+    this.emit("expressionErrorRaised", { error });
+  }
+
+  clearExpressionError() {
+    this.expressionError = null;
+    this.emit("expressionErrorCleared");
   }
 
   raiseError(message) {

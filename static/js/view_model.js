@@ -3,7 +3,7 @@
 // the numbers the API computed for the group as a whole. Numbers a teacher hid ("predict
 // before reveal") are replaced by HIDDEN here, so no panel can show them by mistake.
 
-import { HIDDEN } from "./format.js";
+import { HIDDEN, toNumber } from "./format.js";
 
 /** @typedef {import('./types.js').Evaluation} Evaluation */
 /** @typedef {import('./types.js').DisplayNode} DisplayNode */
@@ -236,7 +236,8 @@ function addGroupEntry(edges, evaluation, groups, edge, source, target, entered)
   if (entered.has(key)) return;
   entered.add(key);
 
-  const numbers = (groups[name].edges || []).find((e) => e.source === edge.source) || {};
+  const group = groups[name];
+  const numbers = (group.edges || []).find((e) => e.source === edge.source);
   const from = evaluation.nodes[edge.source];
   edges.push({
     key: `${key}#${entered.size - 1}`,
@@ -245,13 +246,49 @@ function addGroupEntry(edges, evaluation, groups, edge, source, target, entered)
     inputIndex: entered.size - 1,
     value: from.value,
     shape: from.shape || [],
-    targetShape: evaluation.nodes[groups[name].output].shape || [],
+    targetShape: evaluation.nodes[group.output].shape || [],
+    ...(numbers ? groupNumbers(numbers) : summedNumbers(evaluation, group, edge.source)),
+    localFormula: null,
+  });
+}
+
+function groupNumbers(numbers) {
+  return {
     upstream: numbers.upstream ?? null,
     local: numbers.local ?? null,
     downstream: numbers.downstream ?? null,
-    localFormula: null,
     localOmitted: null,
-  });
+  };
+}
+
+// The engine sums a block up only when all its values are scalars. For a tensor block the
+// edge into the box still carries what is known without the block's Jacobian: upstream is the
+// grad of the block's output, and downstream, the gradient the source gets through the block,
+// is the sum of the downstreams of its primitive edges into the block.
+function summedNumbers(evaluation, group, source) {
+  const inside = new Set(group.nodes);
+  const parts = evaluation.edges
+    .filter((edge) => edge.source === source && inside.has(edge.target))
+    .map((edge) => edge.downstream);
+  const known = parts.length > 0 && parts.every((part) => part !== null && part !== undefined);
+  return {
+    upstream: evaluation.nodes[group.output].grad ?? null,
+    local: null,
+    downstream: known ? parts.reduce(addValues) : null,
+    localOmitted:
+      "The block's local gradient as a whole is not shown for tensors; expand the block " +
+      "(untick Collapse blocks) to see each primitive's.",
+  };
+}
+
+/** Two API values of one shape added element by element ("nan", "inf" and HIDDEN kept). */
+function addValues(left, right) {
+  if (left === HIDDEN || right === HIDDEN) return HIDDEN;
+  if (Array.isArray(left)) return left.map((item, i) => addValues(item, right[i]));
+  const sum = toNumber(left) + toNumber(right);
+  if (Number.isNaN(sum)) return "nan";
+  if (!Number.isFinite(sum)) return sum > 0 ? "inf" : "-inf";
+  return sum;
 }
 
 function addTerminal(nodes, edges, evaluation, output) {

@@ -373,7 +373,21 @@ def test_cnn_overflowing_kernel_shows_the_api_warnings(page):
     warning.wait_for(state="visible")
     for item in answer["warnings"]:
         assert item["message"] in warning.inner_text()
-    assert "not finite" in warning.inner_text()
+    assert "activations are not finite" in warning.inner_text()
+    # Infinite activations take the end colours of the scale; they are not painted black.
+    black = page.eval_on_selector(
+        "#conv-output",
+        """canvas => {
+          const { width, height } = canvas;
+          const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+          let black = 0;
+          for (let i = 0; i < data.length; i += 4) {
+            black += data[i] + data[i + 1] + data[i + 2] === 0;
+          }
+          return black / (data.length / 4);
+        }""",
+    )
+    assert black < 0.5
 
 
 def test_cnn_kernel_cells_and_preset_names_are_not_cut(page):

@@ -117,7 +117,7 @@ def test_gradcheck_where_the_function_is_not_finite_says_so(page):
     assert "not finite" in note.inner_text()
     # No point is drawn at an infinite error, and no best h is claimed for one.
     assert page.locator("#gradcheck-plot circle").count() == 0
-    labels = page.locator("#gradcheck-plot .series-label").all_inner_texts()
+    labels = page.locator("#gradcheck-plot .series-label").all_text_contents()
     assert labels and all("no finite error" in label for label in labels)
 
     page.fill("#gradcheck-expression", "x = 2\nlog(x)")

@@ -83,7 +83,8 @@ export function scaleFor(maps) {
 export function colourOf(scale, value) {
   if (Number.isNaN(value)) return [128, 128, 128];
   const table = scale.kind === "grey" ? GREY_TABLE : DIVERGING_TABLE;
-  const share = (value - scale.low) / (scale.high - scale.low);
+  // Halves first: with limits near the largest double (1.8e308) their difference overflows.
+  const share = (value / 2 - scale.low / 2) / (scale.high / 2 - scale.low / 2);
   const index = Math.round(Math.min(1, Math.max(0, share)) * (TABLE_SIZE - 1));
   return [table[index * 3], table[index * 3 + 1], table[index * 3 + 2]];
 }
@@ -105,7 +106,8 @@ export function legendElement(scale, caption = "", options = {}) {
   const bar = h("canvas", { class: "legend-bar", width, height: 12, "aria-hidden": "true" });
   const context = bar.getContext("2d");
   for (let x = 0; x < bar.width; x += 1) {
-    const value = scale.low + ((scale.high - scale.low) * (x + 0.5)) / bar.width;
+    const along = (x + 0.5) / bar.width;
+    const value = scale.low * (1 - along) + scale.high * along;
     context.fillStyle = cssColourOf(scale, value);
     context.fillRect(x, 0, 1, bar.height);
   }

@@ -21,7 +21,7 @@ export class ConvView {
    * @param {{input: HTMLCanvasElement, output: HTMLCanvasElement, inputLegend: HTMLElement,
    *   outputLegend: HTMLElement, play: HTMLButtonElement, step: HTMLButtonElement,
    *   speed: HTMLInputElement, where: HTMLElement, dot: HTMLElement, error: HTMLElement,
-   *   outputCaption: HTMLElement}} elements
+   *   warning: HTMLElement, outputCaption: HTMLElement}} elements
    */
   constructor(state, elements) {
     this.state = state;
@@ -77,6 +77,7 @@ export class ConvView {
     const { height, width } = result.output;
     this.elements.outputCaption.textContent = `Activation map, ${height} × ${width}`;
     clear(this.elements.outputLegend).append(legendElement(scale, "activation (this map)"));
+    this.showWarnings(result);
     this.elements.play.disabled = false;
     this.elements.step.disabled = false;
   }
@@ -92,6 +93,7 @@ export class ConvView {
     const error = this.elements.error;
     error.hidden = false;
     error.textContent = message;
+    clear(this.elements.warning).hidden = true;
     this.elements.play.disabled = true;
     this.elements.step.disabled = true;
     this.elements.output.tabIndex = -1;
@@ -107,6 +109,42 @@ export class ConvView {
   hideError() {
     this.elements.error.hidden = true;
     this.elements.error.textContent = "";
+  }
+
+  /**
+   * A map with NaN or ±∞ in it would otherwise just look flat (all one colour): say how many
+   * activations are not finite and what the API found, node by node.
+   * @param {import('./state.js').ConvResult} result
+   */
+  showWarnings(result) {
+    const box = this.elements.warning;
+    const count = result.output.data.filter((number) => !Number.isFinite(number)).length;
+    const warnings = result.warnings || [];
+    box.hidden = count === 0 && result.firstNonfinite === null;
+    if (box.hidden) {
+      clear(box);
+      return;
+    }
+    const total = result.output.data.length;
+    const head = count
+      ? `⚠ ${count} of ${total} activations are not finite. `
+      : "⚠ The map is finite, but not everything behind it is. ";
+    const drawn = count
+      ? "They are drawn at the ends of the colour scale (NaN in grey). "
+      : "";
+    const advice = "Smaller kernel weights keep every product and sum finite.";
+    clear(box).append(
+      h("strong", { text: head }),
+      drawn,
+      advice,
+      warnings.length
+        ? h(
+            "ul",
+            { class: "api-warnings" },
+            warnings.map((warning) => h("li", { text: `${warning.node}: ${warning.message}` })),
+          )
+        : "",
+    );
   }
 
   // --- the sliding window -------------------------------------------------------------------

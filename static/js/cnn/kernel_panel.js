@@ -10,17 +10,21 @@ const LIMITS = {
   stride: [1, 16],
   dilation: [1, 64],
 };
+const LETTERS = { padding: "P", stride: "S", dilation: "D" };
 
 export class KernelPanel {
   /**
    * @param {import('./state.js').CnnState} state
    * @param {{select: HTMLSelectElement, size: HTMLSelectElement, grid: HTMLElement,
    *   tex: HTMLElement, padding: HTMLInputElement, stride: HTMLInputElement,
-   *   dilation: HTMLInputElement, same: HTMLButtonElement, note: HTMLElement}} elements
+   *   dilation: HTMLInputElement, same: HTMLButtonElement, note: HTMLElement,
+   *   windowError: HTMLElement}} elements
    */
   constructor(state, elements) {
     this.state = state;
     this.elements = elements;
+    /** @type {Map<string, string>} window field → why its text was not used */
+    this.refused = new Map();
     this.fillPresets();
     this.showKernel(state.kernel);
     this.showWindow(state.window);
@@ -74,17 +78,27 @@ export class KernelPanel {
     );
   }
 
+  /** A weight's field: rounded to read at a glance, the exact number on focus and hover. */
   cellInput(number, row, col) {
     const input = h("input", {
       type: "number",
       step: "any",
       inputmode: "decimal",
       value: String(roundForEdit(number)),
+      title: String(number),
       "aria-label": `kernel weight, row ${row + 1}, column ${col + 1}`,
       "data-row": row,
       "data-col": col,
     });
     input.addEventListener("input", () => this.readCell(input, row, col));
+    input.addEventListener("focus", () => {
+      const exact = this.state.kernel.value[row][col];
+      if (Number(input.value) === roundForEdit(exact)) input.value = String(exact);
+    });
+    input.addEventListener("blur", () => {
+      const exact = this.state.kernel.value[row][col];
+      if (Number(input.value) === exact) input.value = String(roundForEdit(exact));
+    });
     return input;
   }
 
@@ -95,24 +109,46 @@ export class KernelPanel {
     if (!valid) return;
     const value = this.state.kernel.value.map((line) => line.slice());
     value[row][col] = number;
+    input.title = String(number);
     this.state.setKernel({ name: "custom", value }, true);
   }
 
   showWindow(window) {
     for (const name of Object.keys(LIMITS)) {
       const input = this.elements[name];
-      if (Number(input.value) !== window[name]) input.value = String(window[name]);
+      if (this.refused.has(name) && input !== document.activeElement) {
+        this.refused.delete(name);
+        input.setAttribute("aria-invalid", "false");
+      }
+      if (!this.refused.has(name) && input.value !== String(window[name])) {
+        input.value = String(window[name]);
+      }
     }
+    this.showRefused();
   }
 
+  /**
+   * Use a field's number when it is allowed; otherwise say what is allowed, right under the
+   * fields, and send nothing: the map keeps the last allowed value, and says which.
+   */
   readWindow(name) {
     const input = this.elements[name];
-    const number = Number(input.value);
-    const [low, high] = LIMITS[name];
-    const valid = input.value !== "" && Number.isInteger(number) && number >= low;
-    input.setAttribute("aria-invalid", valid && number <= high ? "false" : "true");
-    this.elements.note.textContent = valid && number <= high ? "" : windowHint(name, low, high);
-    if (valid && number <= high) this.state.setWindow({ [name]: number });
+    const problem = windowProblem(name, input.value);
+    input.setAttribute("aria-invalid", problem ? "true" : "false");
+    if (problem) this.refused.set(name, problem);
+    else this.refused.delete(name);
+    this.showRefused();
+    if (!problem) this.state.setWindow({ [name]: Number(input.value) });
+  }
+
+  showRefused() {
+    const box = this.elements.windowError;
+    const lines = [...this.refused.entries()].map(
+      ([name, problem]) =>
+        `${problem} The map still uses ${LETTERS[name]} = ${this.state.window[name]}.`,
+    );
+    box.textContent = lines.join(" ");
+    box.hidden = lines.length === 0;
   }
 
   /** Same padding, P = D(K − 1)/2 (the course's (K − 1)/2 at dilation 1). */
@@ -126,11 +162,25 @@ export class KernelPanel {
   }
 }
 
-function windowHint(name, low, high) {
-  return `The ${name} is a whole number from ${low} to ${high}.`;
+/** Why `text` cannot be the padding, stride or dilation, or null when it can. */
+export function windowProblem(name, text) {
+  const [low, high] = LIMITS[name];
+  const field = `${capitalised(name)} ${LETTERS[name]}`;
+  const allowed = `${field} must be a whole number from ${low} to ${high}`;
+  const number = Number(text);
+  if (text.trim() === "") return `${allowed}.`;
+  if (!Number.isInteger(number)) return `${allowed}; ${text} is not a whole number.`;
+  if (number < low || number > high) return `${allowed}; ${text} is out of range.`;
+  return null;
 }
 
-// Presets such as 1/16 have long decimals; the grid shows a readable number.
+function capitalised(word) {
+  return word[0].toUpperCase() + word.slice(1);
+}
+
+// Presets such as 1/9 have long decimals; the grid shows four significant digits (the field
+// shows every digit while it has the focus). Whole numbers and huge ones stay as they are.
 function roundForEdit(number) {
-  return Math.round(number * 1e4) / 1e4;
+  if (Number.isInteger(number) || Math.abs(number) >= 1e4) return number;
+  return Number(number.toPrecision(4));
 }

@@ -104,6 +104,8 @@ async function convolve(image, kernel, window) {
     unvisited: table.layers[0].unvisited || { rows: [], cols: [] },
     kernel,
     window,
+    warnings: answer.warnings || [],
+    firstNonfinite: answer.first_nonfinite ?? null,
   };
 }
 

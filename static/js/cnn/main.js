@@ -42,6 +42,7 @@ function start() {
     dilation: byId("dilation-input"),
     same: byId("same-padding"),
     note: byId("window-note"),
+    windowError: byId("window-error"),
   });
   new SizePanel(state, {
     size: byId("output-size"),
@@ -60,6 +61,7 @@ function start() {
     where: byId("window-position"),
     dot: byId("dot-product"),
     error: byId("conv-error"),
+    warning: byId("conv-warning"),
   });
   new BankPanel(state, {
     choices: byId("bank-choices"),
@@ -73,6 +75,7 @@ function start() {
     list: byId("stack-layers"),
     addOp: byId("add-layer-op"),
     add: byId("add-layer"),
+    limit: byId("add-layer-limit"),
     table: byId("stack-table-body"),
     maps: byId("stack-maps"),
     readout: byId("rf-readout"),

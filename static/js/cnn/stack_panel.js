@@ -52,8 +52,8 @@ export class StackPanel {
   /**
    * @param {import('./state.js').CnnState} state
    * @param {{list: HTMLElement, addOp: HTMLSelectElement, add: HTMLButtonElement,
-   *   table: HTMLElement, maps: HTMLElement, readout: HTMLElement, error: HTMLElement,
-   *   scale: HTMLElement, legend: HTMLElement}} elements
+   *   limit: HTMLElement, table: HTMLElement, maps: HTMLElement, readout: HTMLElement,
+   *   error: HTMLElement, scale: HTMLElement, legend: HTMLElement}} elements
    */
   constructor(state, elements) {
     this.state = state;
@@ -105,7 +105,13 @@ export class StackPanel {
   drawList() {
     const items = this.layers.map((layer, index) => this.layerItem(layer, index));
     clear(this.elements.list).append(...items);
-    this.elements.add.disabled = this.layers.length >= MAX_LAYERS;
+    const full = this.layers.length >= MAX_LAYERS;
+    this.elements.add.disabled = full;
+    // A disabled button cannot say why by itself: the note beside it does.
+    this.elements.limit.hidden = !full;
+    this.elements.limit.textContent = full
+      ? `The stack is full: it holds at most ${MAX_LAYERS} layers. Remove one to add another.`
+      : "";
   }
 
   layerItem(layer, index) {

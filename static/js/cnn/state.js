@@ -38,6 +38,8 @@ import { kernelNamed } from "./kernels.js";
  * @property {{rows: number[], cols: number[]}} unvisited
  * @property {LabKernel} kernel
  * @property {ConvWindow} window
+ * @property {Array<{node: string, code: string, message: string}>} warnings  the API's
+ * @property {string|null} firstNonfinite  the node where a value first stopped being finite
  */
 
 export class CnnState extends EventTarget {

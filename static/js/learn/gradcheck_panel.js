@@ -2,6 +2,7 @@
 // each estimate against the step h on log-log axes (the V of truncation and round-off).
 
 import { clear, h, s } from "../dom.js";
+import { toNumber } from "../format.js";
 import { checkGradients } from "./api.js";
 import { hideError, showError } from "./errors.js";
 import { drawAxes, linePath, scale, tickText } from "./plot.js";
@@ -23,6 +24,7 @@ export class GradcheckPanel {
     this.table = page.getElementById("gradcheck-table");
     this.svg = page.getElementById("gradcheck-plot");
     this.error = page.getElementById("gradcheck-error");
+    this.note = page.getElementById("gradcheck-note");
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.load();
@@ -31,10 +33,12 @@ export class GradcheckPanel {
 
   async load() {
     hideError(this.error);
+    this.note.hidden = true;
     try {
       const result = await checkGradients({ expression: this.form.elements.expression.value });
       this.fillTable(result);
       this.drawPlot(result);
+      this.showNote(result);
     } catch (error) {
       showError(this.error, error.message);
     }
@@ -73,28 +77,53 @@ export class GradcheckPanel {
         "text-anchor": "end", text: "truncation grows →" }),
     );
 
-    SERIES.forEach((series, index) => {
-      const points = steps.map((step, i) => [step, lift(result[series.key][i])]);
-      const best = result.best_h[series.best];
-      const bestError = lift(result[series.key][steps.indexOf(best)]);
-      this.svg.append(
-        s("path", { class: "series", d: linePath(points, x, y), stroke: series.colour }),
-        s("line", { class: "best-h", x1: x(best), x2: x(best), y1: AREA.top, y2: AREA.bottom,
-          stroke: series.colour }),
-        s("circle", { cx: x(best), cy: y(bestError), r: 5, fill: series.colour,
-          "data-best-h": best }),
-        s("text", { class: "series-label", x: AREA.left + 8, y: AREA.bottom - 28 + 16 * index,
-          fill: series.colour,
-          text: `${series.label}: best h = ${tickText(best, true)}, error ` +
-            `${bestError.toExponential(1)}` }),
-      );
-    });
+    SERIES.forEach((series, index) => this.drawSeries(result, series, index, x, y));
+  }
+
+  // Points whose error is not a number (the function or its differences not finite there)
+  // are left out: the line breaks at them and no best h is marked on them.
+  drawSeries(result, series, index, x, y) {
+    const points = result.steps.map((step, i) => [step, lift(result[series.key][i])]);
+    const best = result.best_h[series.best];
+    const bestError = lift(result[series.key][result.steps.indexOf(best)]);
+    const label = { class: "series-label", x: AREA.left + 8, y: AREA.bottom - 28 + 16 * index,
+      fill: series.colour };
+    if (!Number.isFinite(bestError)) {
+      this.svg.append(s("text", { ...label, text: `${series.label}: no finite error at any h` }));
+      return;
+    }
+    this.svg.append(
+      s("path", { class: "series", d: linePath(points, x, y), stroke: series.colour }),
+      s("line", { class: "best-h", x1: x(best), x2: x(best), y1: AREA.top, y2: AREA.bottom,
+        stroke: series.colour }),
+      s("circle", { cx: x(best), cy: y(bestError), r: 5, fill: series.colour,
+        "data-best-h": best }),
+      s("text", { ...label, text: `${series.label}: best h = ${tickText(best, true)}, ` +
+        `error ${bestError.toExponential(1)}` }),
+    );
+  }
+
+  /** Say plainly when the function itself is not a finite number at the inputs. */
+  showNote(result) {
+    const output = toNumber(result.output);
+    if (Number.isFinite(output)) return;
+    this.note.hidden = false;
+    this.note.textContent =
+      `The function is not finite at these inputs (its value is ${nonfiniteName(output)}), ` +
+      "so no difference quotient and no error is a number: there is nothing to compare or " +
+      "plot. Pick inputs where it is defined (log and sqrt need positive numbers, for example).";
   }
 }
 
+/** An error ready for the log axis: exact zeros at the floor, "inf" and "nan" not finite. */
 function lift(value) {
-  if (value === "inf" || value === "nan") return Infinity;
-  return Math.max(value, FLOOR);
+  const number = toNumber(value);
+  return Number.isFinite(number) ? Math.max(number, FLOOR) : Infinity;
+}
+
+function nonfiniteName(number) {
+  if (Number.isNaN(number)) return "NaN";
+  return number > 0 ? "+∞" : "−∞";
 }
 
 function long(value) {

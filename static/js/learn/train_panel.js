@@ -22,6 +22,9 @@ const DATASET_DEFAULTS = {
     optimizer: "momentum", learning_rate: "0.1", noise: "0.05", steps: "4000" },
 };
 
+// What the server says when Newton's method meets a model too big for its full Hessian.
+const TOO_MANY_PARAMETERS = "too_many_parameters";
+
 export class TrainPanel {
   /** @param {Document} page */
   constructor(page) {
@@ -29,6 +32,7 @@ export class TrainPanel {
     this.startButton = page.getElementById("start-button");
     this.stopButton = page.getElementById("stop-button");
     this.error = page.getElementById("train-error");
+    this.note = page.getElementById("train-note");
     this.progress = page.getElementById("train-progress");
     this.status = page.getElementById("run-status");
     this.lossReadout = page.getElementById("loss-readout");
@@ -46,7 +50,10 @@ export class TrainPanel {
       this.start();
     });
     this.stopButton.addEventListener("click", () => this.stop());
-    this.form.elements.optimizer.addEventListener("change", () => this.showOptimizerFields());
+    this.form.elements.optimizer.addEventListener("change", () => {
+      this.showOptimizerFields();
+      this.fitModelToNewton();
+    });
     this.form.elements.dataset.addEventListener("change", () => this.applyDefaults());
     this.showOptimizerFields();
   }
@@ -62,7 +69,36 @@ export class TrainPanel {
   applyDefaults() {
     const defaults = DATASET_DEFAULTS[this.form.elements.dataset.value] || {};
     for (const [name, value] of Object.entries(defaults)) this.form.elements[name].value = value;
+    this.note.hidden = true;
     this.showOptimizerFields();
+    this.fitModelToNewton();
+  }
+
+  /**
+   * Newton's method needs the full Hessian, which the server computes for small models only
+   * (a few hundred parameters): picking it switches to a linear model, and says so.
+   */
+  fitModelToNewton() {
+    const fields = this.form.elements;
+    if (fields.optimizer.value !== "newton" || fields.model.value === "linear") return;
+    let switched;
+    if (fields.dataset.value === "digits") {
+      // Even a linear model of the 8×8 digits has 650 parameters: take the blobs instead.
+      fields.dataset.value = "blobs";
+      this.applyDefaults();
+      switched = "the blobs data set with a linear model and logistic loss (3 parameters)";
+    } else {
+      fields.model.value = "linear";
+      const regression = fields.dataset.value === "line";
+      fields.loss.value = regression ? "mse" : "logistic";
+      switched = regression
+        ? "a linear model (2 parameters)"
+        : "a linear model with logistic loss, that is logistic regression (3 parameters)";
+    }
+    this.note.hidden = false;
+    this.note.textContent =
+      "Newton's method divides by the full Hessian, which is computed for small models " +
+      `only, so the form switched to ${switched}. An MLP with few hidden units fits too.`;
   }
 
   /** The request body the form describes; throws an Error for text that is not a list. */
@@ -114,7 +150,7 @@ export class TrainPanel {
       this.run = await startRun(body);
     } catch (error) {
       this.startButton.disabled = false;
-      showError(this.error, error.message);
+      showError(this.error, withAdvice(error));
       return;
     }
     this.begin(this.run);
@@ -225,4 +261,11 @@ function format(value) {
 
 function percent(value) {
   return value === null || value === undefined ? "–" : `${(100 * value).toFixed(1)}%`;
+}
+
+/** The server's sentence, and what to do about it when the page knows. */
+function withAdvice(error) {
+  if (error.code !== TOO_MANY_PARAMETERS) return error.message;
+  const sentence = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
+  return `${sentence} Pick the linear model, or fewer hidden units, for Newton's method.`;
 }
