@@ -302,12 +302,54 @@ def lenet_spec(batch: int, seed: int = 0) -> dict:
     return {"nodes": nodes, "output": "L"}
 
 
+def conv_spec(batch: int, seed: int = 0) -> dict:
+    """One conv2d layer (8 kernels of 3×5×5, padding 2) on a random batch, loss = sum."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return {
+        "nodes": [
+            {"id": "X", "op": "input", "value": rng.standard_normal((batch, 3, 32, 32))},
+            {"id": "K", "op": "input", "value": rng.standard_normal((8, 3, 5, 5)) * 0.1},
+            {"id": "b", "op": "input", "value": rng.standard_normal(8) * 0.1},
+            {"id": "Y", "op": "conv2d", "inputs": ["X", "K", "b"], "attrs": {"padding": 2}},
+            {"id": "L", "op": "sum", "inputs": ["Y"]},
+        ],
+        "output": "L",
+    }
+
+
+def torch_conv(repeats: int, batch: int) -> float:
+    """PyTorch's time for the same conv2d pass as `bench_lenet`'s conv rows."""
+    import torch
+    import torch.nn.functional as F
+
+    values = {node["id"]: node.get("value") for node in conv_spec(batch)["nodes"]}
+    tensors = {k: torch.tensor(values[k], requires_grad=True) for k in ("X", "K", "b")}
+
+    def torch_pass():
+        for tensor in tensors.values():
+            tensor.grad = None
+        F.conv2d(tensors["X"], tensors["K"], tensors["b"], padding=2).sum().backward()
+
+    return best_of(repeats, torch_pass)
+
+
 def bench_lenet(repeats: int = 10) -> list[tuple[str, float, str]]:
-    """conv2d alone and LeNet-5 forward+backward at batch 1 and 64 against PyTorch (float64)."""
+    """conv2d alone and LeNet-5, forward+backward at batch 1 and 64, against PyTorch (float64)."""
     from engine.evaluate import evaluate
     from engine.graph import build_graph
 
     rows = []
+    for batch in (1, 64):
+        graph = build_graph(conv_spec(batch))
+        ours = best_of(repeats, lambda graph=graph: evaluate(graph, with_local=False))
+        reference = in_own_process(f"conv{batch}", repeats)
+        rows += [
+            (f"gradplay conv2d batch {batch}, ms", ours * 1e3, "3→8 channels, 5×5, 32×32"),
+            (f"PyTorch conv2d batch {batch}, ms", reference * 1e3, "same data"),
+            (f"gradplay / PyTorch, conv2d batch {batch}", ours / reference, ""),
+        ]
     for batch in (1, 64):
         graph = build_graph(lenet_spec(batch))
         ours = best_of(repeats, lambda graph=graph: evaluate(graph, with_local=False))
@@ -362,6 +404,8 @@ REFERENCES = {
     "mlp": torch_mlp,
     "lenet1": lambda repeats: torch_lenet(repeats, 1),
     "lenet64": lambda repeats: torch_lenet(repeats, 64),
+    "conv1": lambda repeats: torch_conv(repeats, 1),
+    "conv64": lambda repeats: torch_conv(repeats, 64),
 }
 
 
