@@ -57,12 +57,22 @@ class Evaluation:
     backward_order: list[str]
     values: dict[str, Any]
     grads: dict[str, Any]
-    edges: list[Edge]
+    # The backward pass records a scalar edge as a plain tuple of Edge's fields (cheaper than
+    # an object in the hot loop); `edges` turns the records into Edges when first read.
+    edge_records: list = field(default_factory=list, repr=False)
     warnings: list[Warning_] = field(default_factory=list)
     first_nonfinite: str | None = None
     notes: list[str] = field(default_factory=list)
     # Per node whose op has `aux`: its extra named arrays (batch_norm's running statistics).
     aux: dict[str, dict] = field(default_factory=dict)
+    _edges: list[Edge] | None = field(default=None, repr=False)
+
+    @property
+    def edges(self) -> list[Edge]:
+        """Every input edge with its upstream, local and downstream, as Edge objects."""
+        if self._edges is None:
+            self._edges = [e if type(e) is Edge else Edge(*e) for e in self.edge_records]
+        return self._edges
 
 
 def evaluate(
@@ -83,7 +93,6 @@ def evaluate(
             backward_order=[],
             values=values,
             grads={},
-            edges=[],
             warnings=warnings,
             first_nonfinite=first_nonfinite,
             aux=aux,
@@ -101,13 +110,8 @@ class _Clock:
     def __init__(self, limits: Limits) -> None:
         self.budget = limits.max_seconds
         self.deadline = time.perf_counter() + limits.max_seconds
-        self.countdown = 0
 
     def check(self, node_id: str) -> None:
-        self.countdown -= 1
-        if self.countdown > 0:
-            return
-        self.countdown = self.EVERY
         if time.perf_counter() > self.deadline:
             raise LimitError(
                 f"the evaluation took longer than the limit of {self.budget:g} s "
@@ -133,6 +137,7 @@ def forward(
     first_nonfinite = None
     clock = clock or _Clock(limits)
     elements = 0
+    countdown = 0
 
     # The hot loop of a scalar graph: one dict look-up per input, no per-node helpers.
     for node_id in graph.order:
@@ -144,7 +149,10 @@ def forward(
             warnings.append(Warning_(node_id, "nonfinite_input", "this value is not finite"))
             continue
 
-        clock.check(node_id)
+        countdown -= 1
+        if countdown <= 0:
+            countdown = _Clock.EVERY
+            clock.check(node_id)
         args = tuple(map(values.__getitem__, node.inputs))
         try:
             out = node.op.forward(*args, **node.attrs) if node.attrs else node.op.forward(*args)
@@ -234,9 +242,10 @@ def backward(
     grads = evaluation.grads
     seed = _seed(values[graph.output], grad_output, evaluation.notes)
     grads[graph.output] = seed if requires_grad[graph.output] else None
-    edges = evaluation.edges
+    edges = evaluation.edge_records
     visited = evaluation.backward_order
     float64, isfinite = np.float64, math.isfinite
+    countdown = 0
 
     for node_id in reversed(graph.order):
         upstream = grads.get(node_id)
@@ -247,23 +256,26 @@ def backward(
         op = node.op
         if op.is_leaf:
             continue
-        clock.check(node_id)
+        countdown -= 1
+        if countdown <= 0:
+            countdown = _Clock.EVERY
+            clock.check(node_id)
 
         args = tuple(map(values.__getitem__, node.inputs))
         out = values[node_id]
         partials = op.partials if type(out) is float64 else None
         for index, source in enumerate(node.inputs):
             if not requires_grad[source]:
-                edges.append(Edge(source, node_id, index, upstream))
+                edges.append((source, node_id, index, upstream, None, None, None))
                 continue
 
             # Scalar fast path: the local gradient is a number and downstream a product.
             if partials is not None and type(args[index]) is float64:
                 local = partials[index](*args, out)
                 downstream = upstream * local
-                edge = Edge(source, node_id, index, upstream, local, downstream)
+                edges.append((source, node_id, index, upstream, local, downstream, None))
                 if not isfinite(downstream):
-                    _warn_nonfinite_grad(evaluation, edge)
+                    _warn_nonfinite_grad(evaluation, Edge(*edges[-1]))
             else:
                 attrs = {**node.attrs, "kept": kept.get(node_id)} if op.keeps else node.attrs
                 edge = _tensor_chain_rule(
@@ -271,16 +283,19 @@ def backward(
                 )
                 if not is_finite(edge.downstream):
                     _warn_nonfinite_grad(evaluation, edge)
-            edges.append(edge)
+                edges.append(edge)
+                downstream = edge.downstream
 
             previous = grads.get(source)
-            grads[source] = edge.downstream if previous is None else previous + edge.downstream
+            grads[source] = downstream if previous is None else previous + downstream
 
     # Edges the backward pass never reached (consts, nodes off the output's path) are listed too.
     for node_id in graph.order:
         if grads.setdefault(node_id, None) is None and not nodes[node_id].op.is_leaf:
             inputs = nodes[node_id].inputs
-            edges.extend(Edge(source, node_id, i) for i, source in enumerate(inputs))
+            edges.extend(
+                (source, node_id, i, None, None, None, None) for i, source in enumerate(inputs)
+            )
 
 
 def _seed(output_value, grad_output, notes: list[str]):
