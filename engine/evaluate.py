@@ -324,11 +324,16 @@ def _tensor_chain_rule(node, index, args, out, upstream, attrs, limits, with_loc
     edge = Edge(node.inputs[index], node.id, index, upstream)
 
     if op.partials is not None:
-        partial = op.partials[index](*args, out, **node.attrs)
-        edge.downstream = unbroadcast(upstream * partial, np.shape(arg))
+        if op.vjp is not None:
+            # An elementwise op may also give a direct vjp for tensors, fewer passes in memory
+            # than building the partial first; the partial is then built only for display.
+            edge.downstream = op.vjp(index, upstream, args, out)
+        else:
+            partial = op.partials[index](*args, out)
+            edge.downstream = unbroadcast(upstream * partial, np.shape(arg))
         if with_local:
             _set_local(edge, out, arg, limits, lambda: elementwise_jacobian(
-                partial, np.shape(out), np.shape(arg)))  # fmt: skip
+                op.partials[index](*args, out), np.shape(out), np.shape(arg)))  # fmt: skip
         return edge
 
     edge.downstream = op.vjp(index, upstream, args, out, **attrs)

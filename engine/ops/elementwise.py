@@ -12,8 +12,13 @@ from engine.numbers import fmt
 from engine.ops import Op, register
 
 
-def elementwise(name, doc, args, symbol, formula, local_formulas, forward, partials, explain):
-    """Register an elementwise op; `partials[i](*inputs, out)` is d out / d input i."""
+def elementwise(
+    name, doc, args, symbol, formula, local_formulas, forward, partials, explain, vjp=None
+):
+    """Register an elementwise op; `partials[i](*inputs, out)` is d out / d input i.
+
+    `vjp`, when given, computes the same downstream gradient for tensors in fewer passes.
+    """
     return register(
         Op(
             name=name,
@@ -25,8 +30,21 @@ def elementwise(name, doc, args, symbol, formula, local_formulas, forward, parti
             forward=forward,
             partials=partials,
             explain=explain,
+            vjp=vjp,
         )
     )
+
+
+def _tanh_vjp(index, upstream, args, out):
+    # upstream · (1 − out²), with one temporary instead of three.
+    grad = np.multiply(out, out)
+    np.subtract(1.0, grad, out=grad)
+    grad *= upstream
+    return grad
+
+
+def _relu_vjp(index, upstream, args, out):
+    return np.where(args[0] > 0, upstream, 0.0)
 
 
 ONE = np.float64(1.0)
@@ -152,6 +170,7 @@ elementwise(
     "tanh", "Hyperbolic tangent.", ("a",), "tanh", r"\tanh $a", (r"1 - \tanh^2 $a",),
     forward=np.tanh,
     partials=(lambda a, out: 1.0 - out * out,),
+    vjp=_tanh_vjp,
     explain=lambda a: f"tanh({fmt(a)}) is not finite",
 )  # fmt: skip
 
@@ -174,6 +193,7 @@ elementwise(
     ("a",), "relu", r"\max(0, $a)", (r"\mathbb{1}[$a > 0]",),
     forward=lambda a: np.maximum(a, 0.0),
     partials=(lambda a, out: (a > 0) * ONE,),
+    vjp=_relu_vjp,
     explain=lambda a: f"relu({fmt(a)}) is not finite",
 )  # fmt: skip
 

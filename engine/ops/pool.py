@@ -43,8 +43,14 @@ def _geometry(x, op, kernel_size, stride, padding, dilation, ceil_mode):
 def _scatter(upstream_of_tap, x4, window: Window, out_hw: tuple) -> np.ndarray:
     """Add each tap's share of the gradient back where the tap read from; drop the padding."""
     grad = padded_zeros(x4, window, out_hw)
+    # Windows that do not overlap (stride ≥ span, as in LeNet's pooling) never write the
+    # same place twice, so assigning is enough and skips reading the zeros back.
+    apart = all(s >= span for s, span in zip(window.stride, window.span, strict=True))
     for tap, (_, _, rows, cols) in enumerate(tap_slices(window, out_hw)):
-        grad[:, :, rows, cols] += upstream_of_tap(tap)
+        if apart:
+            grad[:, :, rows, cols] = upstream_of_tap(tap)
+        else:
+            grad[:, :, rows, cols] += upstream_of_tap(tap)
     return unpad(grad, window, x4.shape[2:])
 
 
