@@ -52,7 +52,6 @@ def best_of(repeats: int, run: Callable[[], object], collector: bool = True) -> 
 
 def bench_scalar(repeats: int = 7) -> list[tuple[str, float, str]]:
     """Per-node forward+backward cost of gradplay, micrograd and PyTorch 0-d tensors."""
-    import torch
     from micrograd.engine import Value
 
     from engine.evaluate import evaluate
@@ -67,19 +66,11 @@ def bench_scalar(repeats: int = 7) -> list[tuple[str, float, str]]:
                                          "relu": Value.relu})  # fmt: skip
         output.backward()
 
-    def torch_pass():
-        def leaf(v):
-            return torch.tensor(v, dtype=torch.float64, requires_grad=True)
-
-        ops = {"mul": torch.mul, "add": torch.add, "relu": torch.relu}
-        output, _ = replay(spec, leaf, ops)
-        output.backward()
-
     # micrograd sorts the graph recursively; give it room instead of letting it crash.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20 * count))
     ours = best_of(repeats, lambda: evaluate(graph))
     micrograd = best_of(repeats, micrograd_pass)
-    pytorch = best_of(max(2, repeats // 2), torch_pass)
+    pytorch = in_own_process("scalar", max(2, repeats // 2))
     checked = best_of(repeats, lambda: build_graph(spec))
     ours_paused = best_of(repeats, lambda: evaluate(graph), collector=False)
     micrograd_paused = best_of(repeats, micrograd_pass, collector=False)
@@ -233,6 +224,22 @@ def bench_mlp(repeats: int = 20) -> list[tuple[str, float, str]]:
         ("PyTorch CPU MLP forward+backward, ms", reference * 1e3, "float64, same data"),
         ("gradplay / PyTorch", ratio, "target ≤ 1.50: " + ("met" if ratio <= 1.5 else "MISSED")),
     ]
+
+
+def torch_scalar(repeats: int) -> float:
+    """PyTorch's time for the scalar graph of `bench_scalar`, with one 0-d tensor per node."""
+    import torch
+
+    spec = neuron_sum_spec()
+
+    def leaf(value):
+        return torch.tensor(value, dtype=torch.float64, requires_grad=True)
+
+    def torch_pass():
+        output, _ = replay(spec, leaf, {"mul": torch.mul, "add": torch.add, "relu": torch.relu})
+        output.backward()
+
+    return best_of(repeats, torch_pass)
 
 
 def torch_mlp(repeats: int) -> float:
@@ -401,6 +408,7 @@ def bench_digits() -> list[tuple[str, float, str]]:
 # Importing torch slows numpy's BLAS in the same process (their thread pools compete for the
 # cores), so each reference runs in its own process, as each library would in use.
 REFERENCES = {
+    "scalar": torch_scalar,
     "mlp": torch_mlp,
     "lenet1": lambda repeats: torch_lenet(repeats, 1),
     "lenet64": lambda repeats: torch_lenet(repeats, 64),
