@@ -289,7 +289,10 @@ def backward(
             previous = grads.get(source)
             grads[source] = downstream if previous is None else previous + downstream
 
-    # Edges the backward pass never reached (consts, nodes off the output's path) are listed too.
+    # Edges the backward pass never reached (consts, nodes off the output's path) are listed
+    # too; when every node got a gradient there are none, and the walk is skipped.
+    if len(grads) == len(graph.order):
+        return
     for node_id in graph.order:
         if grads.setdefault(node_id, None) is None and not nodes[node_id].op.is_leaf:
             inputs = nodes[node_id].inputs
