@@ -110,19 +110,31 @@ function drawOp(group, node, box) {
   );
 }
 
-function drawGroup(group, node, box) {
-  const width = box.width;
-  const height = box.boxHeight;
-  group.append(
+/**
+ * A rounded box centred on the node, with the focus ring drawn around it.
+ * @param {number} width
+ * @param {number} height
+ * @param {number} [radius] corner radius of the box; the ring's is 4 more
+ */
+function roundedBox(width, height, radius = 10) {
+  return [
     s("rect", {
       class: "focus-ring",
       x: -width / 2 - 6,
       y: -height / 2 - 6,
       width: width + 12,
       height: height + 12,
-      rx: 14,
+      rx: radius + 4,
     }),
-    s("rect", { class: "node-shape", x: -width / 2, y: -height / 2, width, height, rx: 10 }),
+    s("rect", { class: "node-shape", x: -width / 2, y: -height / 2, width, height, rx: radius }),
+  ];
+}
+
+function drawGroup(group, node, box) {
+  const width = box.width;
+  const height = box.boxHeight;
+  group.append(
+    ...roundedBox(width, height),
     s("text", { class: "node-symbol group-symbol", y: 1, text: node.symbol }),
     // The group's name as the graph gives it ("linear1", "logits"); the box shows its symbol.
     s("text", { class: "node-name", y: height / 2 + 17, text: node.name }),
@@ -135,15 +147,7 @@ function drawInput(group, node, box, options) {
   const editable = options.editable !== false && !isTensor(node.value) && !isHidden(node.value);
   const hint = options.editable === false ? "" : " (click the number to change it)";
   group.append(
-    s("rect", {
-      class: "focus-ring",
-      x: -width / 2 - 6,
-      y: -height / 2 - 6,
-      width: width + 12,
-      height: height + 12,
-      rx: 14,
-    }),
-    s("rect", { class: "node-shape", x: -width / 2, y: -height / 2, width, height, rx: 10 }),
+    ...roundedBox(width, height),
     s("text", { class: "node-title", y: -5 }, [
       s("tspan", { class: "node-title-name", text: `${node.name} = ` }),
       s("tspan", {
@@ -160,15 +164,7 @@ function drawInput(group, node, box, options) {
 function drawConst(group, node, box) {
   const { width, height } = box;
   group.append(
-    s("rect", {
-      class: "focus-ring",
-      x: -width / 2 - 6,
-      y: -height / 2 - 6,
-      width: width + 12,
-      height: height + 12,
-      rx: 12,
-    }),
-    s("rect", { class: "node-shape", x: -width / 2, y: -height / 2, width, height, rx: 8 }),
+    ...roundedBox(width, height, 8),
     s("text", { class: "node-title", y: 1, text: constTitle(node) }),
   );
 }
