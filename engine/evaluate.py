@@ -264,6 +264,7 @@ def backward(
         args = tuple(map(values.__getitem__, node.inputs))
         out = values[node_id]
         partials = op.partials if type(out) is float64 else None
+        constants = op.constant_partials
         for index, source in enumerate(node.inputs):
             if not requires_grad[source]:
                 edges.append((source, node_id, index, upstream, None, None, None))
@@ -271,7 +272,7 @@ def backward(
 
             # Scalar fast path: the local gradient is a number and downstream a product.
             if partials is not None and type(args[index]) is float64:
-                local = partials[index](*args, out)
+                local = constants[index] if constants else partials[index](*args, out)
                 downstream = upstream * local
                 edges.append((source, node_id, index, upstream, local, downstream, None))
                 if not isfinite(downstream):

@@ -54,6 +54,9 @@ class Op:
     # When true, forward returns (value, kept) and vjp receives `kept=`: what the backward
     # pass reuses from the forward one (conv2d's im2col matrix). Held for one evaluation.
     keeps: bool = False
+    # For ops whose partials are numbers that never change (add: 1 and 1), the numbers
+    # themselves, so the scalar backward loop need not call a function for them.
+    constant_partials: tuple | None = None
 
     is_leaf: bool = field(init=False)
     # Smallest and largest number of inputs the op takes.

@@ -6,6 +6,8 @@ evaluator multiplies the upstream gradient by the partial and sums broadcast axe
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from engine.numbers import fmt
@@ -13,8 +15,9 @@ from engine.ops import Op, register
 
 
 def elementwise(
-    name, doc, args, symbol, formula, local_formulas, forward, partials, explain, vjp=None
-):
+    name, doc, args, symbol, formula, local_formulas, forward, partials, explain, vjp=None,
+    constant=None,
+):  # fmt: skip
     """Register an elementwise op; `partials[i](*inputs, out)` is d out / d input i.
 
     `vjp`, when given, computes the same downstream gradient for tensors in fewer passes.
@@ -31,6 +34,7 @@ def elementwise(
             partials=partials,
             explain=explain,
             vjp=vjp,
+            constant_partials=constant,
         )
     )
 
@@ -60,19 +64,21 @@ def _minus_one(*inputs_and_out):
 
 elementwise(
     "add", "Sum of two values.", ("a", "b"), "+", "$a + $b", ("1", "1"),
-    forward=lambda a, b: a + b,
+    forward=operator.add,
     partials=(_one, _one),
+    constant=(ONE, ONE),
     explain=lambda a, b: f"{fmt(a)} + {fmt(b)} has no finite value",
 )  # fmt: skip
 elementwise(
     "sub", "Difference of two values.", ("a", "b"), "−", "$a - $b", ("1", "-1"),
-    forward=lambda a, b: a - b,
+    forward=operator.sub,
     partials=(_one, _minus_one),
+    constant=(ONE, -ONE),
     explain=lambda a, b: f"{fmt(a)} − {fmt(b)} has no finite value",
 )  # fmt: skip
 elementwise(
     "mul", "Product of two values.", ("a", "b"), "×", r"$a \cdot $b", ("$b", "$a"),
-    forward=lambda a, b: a * b,
+    forward=operator.mul,
     partials=(lambda a, b, out: b, lambda a, b, out: a),
     explain=lambda a, b: f"{fmt(a)} × {fmt(b)} has no finite value",
 )  # fmt: skip
@@ -87,14 +93,15 @@ def _div_explain(a, b) -> str:
 elementwise(
     "div", "Quotient of two values.", ("a", "b"), "÷", r"\frac{$a}{$b}",
     (r"\frac{1}{$b}", r"-\frac{$a}{$b^2}"),
-    forward=lambda a, b: a / b,
+    forward=operator.truediv,
     partials=(lambda a, b, out: 1.0 / b, lambda a, b, out: -a / (b * b)),
     explain=_div_explain,
 )  # fmt: skip
 elementwise(
     "neg", "Negation.", ("a",), "−x", "-$a", ("-1",),
-    forward=lambda a: -a,
+    forward=operator.neg,
     partials=(_minus_one,),
+    constant=(-ONE,),
     explain=lambda a: f"−{fmt(a)} has no finite value",
 )  # fmt: skip
 elementwise(
