@@ -18,7 +18,7 @@ from app.errors import ApiError
 from app.serialize import tensor
 from engine.evaluate import evaluate
 from engine.graph import build_graph
-from engine.layers import describe_stack
+from engine.layers import describe_stack, output_shape
 from engine.limits import Limits
 
 DIGITS = Path(__file__).resolve().parent.parent / "static" / "images" / "digits"
@@ -74,17 +74,11 @@ def lenet5_spec(image: np.ndarray, label: int, seed: int = 5) -> dict:
                           "attrs": {"kernel_size": layer["kernel_size"]}})  # fmt: skip
         else:
             nodes.append({"id": node_id, "op": op, "inputs": [previous]})
-        shape = _output_shape(layer, shape)
+        shape = tuple(output_shape(layer, shape))
         previous = node_id
     nodes.append({"id": "probabilities", "op": "softmax", "inputs": [previous]})
     nodes.append({"id": "loss", "op": "cross_entropy", "inputs": [previous, "label"]})
     return {"nodes": nodes, "output": "loss"}
-
-
-def _output_shape(layer: dict, shape: tuple) -> tuple:
-    from engine.layers import output_shape
-
-    return tuple(output_shape({k: v for k, v in layer.items() if k != "name"}, shape))
 
 
 def _weights(rng, node_id: str, layer: dict, shape: tuple) -> list[dict]:
@@ -108,7 +102,7 @@ def run_lenet5(label: int, limits: Limits) -> dict:
     evaluation = evaluate(build_graph(lenet5_spec(image, label), limits), limits=limits,
                           with_local=False)  # fmt: skip
     values, grads = evaluation.values, evaluation.grads
-    table = describe_stack([{k: v for k, v in layer.items()} for layer in LENET5], INPUT_SHAPE)
+    table = describe_stack(LENET5, INPUT_SHAPE)
 
     layers = []
     for layer, row in zip(LENET5, table["layers"], strict=True):

@@ -48,12 +48,13 @@ def summarize_groups(evaluation: Evaluation) -> dict[str, Group]:
 
 def _summarize(evaluation: Evaluation, name: str, ids: list[str]) -> Group:
     inside = set(ids)
-    exits = [
-        node_id
-        for node_id in ids
-        if node_id == evaluation.graph.output
-        or any(edge.source == node_id and edge.target not in inside for edge in evaluation.edges)
-    ]
+    # Members read by a node outside the block, found in one walk over the edges.
+    read_outside = {
+        edge.source
+        for edge in evaluation.edges
+        if edge.source in inside and edge.target not in inside
+    }
+    exits = [n for n in ids if n == evaluation.graph.output or n in read_outside]
     symbol = GROUP_SYMBOLS.get(name.rstrip("0123456789_"), name)
     group = Group(name=name, nodes=ids, output=exits[0] if len(exits) == 1 else None,
                   symbol=symbol)  # fmt: skip
