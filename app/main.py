@@ -19,6 +19,7 @@ from app.routes import ROUTERS
 from app.routes.evaluate import ResponseCache
 from app.settings import Settings
 from app.storage import open_store
+from engine.allocator import keep_freed_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; `gradplay serve` and the tests both start here."""
     settings = settings or Settings()
+    # Big tensors (LeNet at batch 64) are freed and allocated again on every pass.
+    keep_freed_memory()
     app = FastAPI(
         title="gradplay",
         summary="Forward values and per-edge gradients of computational graphs.",

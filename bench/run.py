@@ -5,7 +5,11 @@
 
 Targets (from the issues): the engine's forward+backward per node on a 10,000-node scalar
 graph at most micrograd's; `/api/evaluate` on the sigmoid neuron at least 60% of the
-requests per second of a bare FastAPI endpoint served the same way.
+requests per second of a bare FastAPI endpoint served the same way; LeNet-5 at batch 64 at
+most 1.5× PyTorch's time.
+
+Every process here, the PyTorch references' included, keeps freed memory for reuse as
+`gradplay serve` does (engine/allocator.py), so both sides run under the same allocator.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.scalar_graph import neuron_sum_spec, replay
+from engine.allocator import keep_freed_memory
 
 log = logging.getLogger("bench")
 ROOT = Path(__file__).resolve().parent.parent
@@ -442,6 +447,7 @@ def main() -> None:
     parser.add_argument("--reference", choices=list(REFERENCES), help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=20, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    keep_freed_memory()
     if args.reference:
         sys.stdout.write(f"{REFERENCES[args.reference](args.repeats)!r}\n")
         return
