@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 
@@ -193,3 +194,28 @@ class RevisionList(BaseModel):
 
     id: str
     revisions: list[RevisionSummary]
+
+
+# FastAPI's own body parameters cost about 20 µs a request on top of pydantic's 1-2 µs (its
+# dependency machinery and a second pass over the JSON); a route as hot as /api/evaluate
+# reads the raw body, validates it with `validate_body` and documents it with `body_schema`.
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validate_body(raw: bytes, model: type[Model]) -> Model:
+    """The request body as `model`; the same 400/422 errors as a FastAPI body parameter."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        problems = [{**problem, "loc": ("body", *problem["loc"])} for problem in error.errors()]
+        raise RequestValidationError(problems) from None
+
+
+def body_schema(model: type[BaseModel]) -> dict:
+    """openapi_extra for a route that validates its body with `validate_body`."""
+    reference = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}
+    }

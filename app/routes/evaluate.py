@@ -12,7 +12,14 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.errors import ApiError
-from app.schemas import ERROR_RESPONSES, EvaluateIn, EvaluateOut, ParseIn
+from app.schemas import (
+    ERROR_RESPONSES,
+    EvaluateIn,
+    EvaluateOut,
+    ParseIn,
+    body_schema,
+    validate_body,
+)
 from app.serialize import evaluation_to_json, graph_to_json, json_response
 from app.settings import Settings
 from engine.evaluate import evaluate
@@ -107,16 +114,22 @@ class ResponseCache:
             self.answers.popitem(last=False)
 
 
-@router.post("/api/evaluate", response_model=EvaluateOut, responses=ERROR_RESPONSES)
-async def evaluate_graph(body: EvaluateIn, request: Request) -> Response:
+@router.post(
+    "/api/evaluate",
+    response_model=EvaluateOut,
+    responses=ERROR_RESPONSES,
+    openapi_extra=body_schema(EvaluateIn),
+)
+async def evaluate_graph(request: Request) -> Response:
     """Run the forward and backward passes; return values and every edge's gradients."""
     settings = request.app.state.settings
     cache: ResponseCache = request.app.state.evaluate_cache
-    raw = await request.body()  # already read for validation; Starlette keeps it
+    raw = await request.body()
     answer = cache.get(raw)
     if answer is not None:
         return Response(answer, media_type="application/json")
 
+    body = validate_body(raw, EvaluateIn)
     spec = graph_spec(body, settings.limits)
     # Small graphs are faster on the event loop; big ones must not block it.
     if len(spec["nodes"]) + _leaf_elements(spec) > settings.inline_work_limit:
