@@ -66,14 +66,17 @@ def graph_to_json(graph) -> dict:
 
 def count_numbers(evaluation: Evaluation) -> int:
     """How many numbers the response would carry: values, grads and every edge's three."""
-    total = 0
-    for value in evaluation.values.values():
-        total += 2 * int(np.size(value))  # its value and its grad
+    total = 2 * sum(map(_size, evaluation.values.values()))  # values and grads
     for edge in evaluation.edges:
         for part in (edge.upstream, edge.local, edge.downstream):
             if part is not None:
-                total += int(np.size(part))
+                total += _size(part)
     return total
+
+
+def _size(value) -> int:
+    # ndarrays and numpy scalars carry their size; np.size costs a call into numpy.
+    return value.size if hasattr(value, "size") else int(np.size(value))
 
 
 def evaluation_to_json(evaluation: Evaluation, max_numbers: int | None = None) -> dict:

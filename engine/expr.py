@@ -34,19 +34,25 @@ from engine.graph import to_value
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.ops import OPS
 
+# One match per token: the spaces before it are skipped inside the match. `glued` (a number
+# running into a name or a dot, as in 3x or 1.2.3) and `prefixed` (an f-string or other
+# prefixed string) exist only to be refused with a clear message.
+_NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _TOKEN = re.compile(
-    r"(?P<space>[ \t\r\f\v]+)"
-    r"|(?P<comment>#[^\n]*)"
+    r"[ \t\r\f\v]*(?:"
+    r"(?P<comment>#[^\n]*)"
     r"|(?P<newline>\n)"
-    r"|(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    rf"|(?P<glued>(?>{_NUMBER})[A-Za-z0-9_.])"
+    rf"|(?P<number>{_NUMBER})"
+    r"|(?P<prefixed>(?:[rR][bBfF]?|[bB][rR]?|[fF][rR]?|[uU])['\"])"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<string>'[^'\n]*'|\"[^\"\n]*\")"
     r"|(?P<symbol>\*\*|==|!=|<=|>=|:=|//|<<|>>|[-+*/@()\[\],=;.<>%&|^~:{}!])"
+    r"|(?P<end>\Z))"
 )
-_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_STRING_PREFIXES = frozenset({"f", "r", "b", "u", "rb", "br", "fr", "rf"})
 _LOOKALIKES = {"−": "-", "–": "-", "×": "*", "·": "*", "÷": "/", "²": "**2"}
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
+_CLOSERS = frozenset(_OPENERS.values())
 _ENDS = ("break", "eof")
 
 # Python's binding powers: unary minus (3) sits between `* / @` (2) and `**` (4).
@@ -148,60 +154,65 @@ def parse(
 
 
 def tokenize(text: str) -> list[Token]:
-    """Split the text into tokens; a newline inside brackets does not end a statement."""
+    """Split the text into tokens; a newline inside brackets does not end a statement.
+
+    The list ends with two "eof" tokens, so the parser may look one token ahead anywhere.
+    """
     tokens: list[Token] = []
+    append, match_at = tokens.append, _TOKEN.match
     line, line_start, depth, index = 1, 0, 0, 0
-    while index < len(text):
-        match = _TOKEN.match(text, index)
-        column = index - line_start + 1
+    while True:
+        match = match_at(text, index)
         if match is None:
-            raise _bad_character(text, index, line, column)
+            index += len(text[index:]) - len(text[index:].lstrip(" \t\r\f\v"))
+            raise _bad_character(text, index, line, index - line_start + 1)
 
-        kind, chunk = match.lastgroup, match.group()
-        if kind == "newline":
-            if depth == 0:
-                tokens.append(Token("break", "\n", line, column, index))
-            line, line_start = line + 1, match.end()
+        kind = match.lastgroup
+        start, index = match.start(kind), match.end()
+        if kind == "name" or kind == "number":
+            append(Token(kind, match[kind], line, start - line_start + 1, start))
         elif kind == "symbol":
-            depth = _bracket_depth(depth, chunk)
-            kind = "break" if chunk == ";" else "symbol"
-            tokens.append(Token(kind, chunk, line, column, index))
-        elif kind not in ("space", "comment"):
-            _check_token_end(text, match.end(), kind, chunk, line, column)
-            tokens.append(Token(kind, chunk, line, column, index))
-        index = match.end()
+            chunk = match[kind]
+            if chunk in _OPENERS:
+                depth += 1
+            elif chunk in _CLOSERS:
+                depth = max(depth - 1, 0)
+            kind = "break" if chunk == ";" else kind
+            append(Token(kind, chunk, line, start - line_start + 1, start))
+        elif kind == "newline":
+            if depth == 0:
+                append(Token("break", "\n", line, start - line_start + 1, start))
+            line, line_start = line + 1, index
+        elif kind == "string":
+            append(Token(kind, match[kind], line, start - line_start + 1, start))
+        elif kind == "end":
+            break
+        elif kind != "comment":
+            raise _refused_token(kind, match[kind], line, start - line_start + 1)
 
-    tokens.append(Token("eof", "", line, index - line_start + 1, index))
+    end = Token("eof", "", line, index - line_start + 1, index)
+    tokens += (end, end)
     return tokens
 
 
-def _bracket_depth(depth: int, symbol: str) -> int:
-    if symbol in _OPENERS:
-        return depth + 1
-    if symbol in (")", "]", "}"):
-        return max(depth - 1, 0)
-    return depth
-
-
-def _check_token_end(text: str, end: int, kind: str, chunk: str, line: int, column: int):
+def _refused_token(kind: str, chunk: str, line: int, column: int) -> ParseError:
     # Python reads 3x and 1.2.3 as errors too; saying so early gives a clearer message.
-    after = text[end] if end < len(text) else ""
     where = _at_position(line, column)
-    if kind == "number" and after and (after in _NAME_CHARACTERS or after == "."):
-        raise ParseError(
-            f"unexpected '{chunk}{after}' {where}: a number cannot run straight into a name "
+    if kind == "glued":
+        return ParseError(
+            f"unexpected '{chunk}' {where}: a number cannot run straight into a name "
             f"or another dot; write 2*x for a product",
             line=line,
             column=column,
         )
-    if kind == "name" and after in ("'", '"') and chunk.lower() in _STRING_PREFIXES:
-        raise ParseError(
-            f"the string prefix {chunk}{after}...{after} is not allowed {where}: f-strings "
-            f"and other prefixed strings are not part of the language",
-            code="forbidden_syntax",
-            line=line,
-            column=column,
-        )
+    prefix, quote = chunk[:-1], chunk[-1]
+    return ParseError(
+        f"the string prefix {prefix}{quote}...{quote} is not allowed {where}: f-strings "
+        f"and other prefixed strings are not part of the language",
+        code="forbidden_syntax",
+        line=line,
+        column=column,
+    )
 
 
 def _bad_character(text: str, index: int, line: int, column: int) -> ParseError:
@@ -323,7 +334,8 @@ class _Parser:
     # -- moving through the tokens -------------------------------------------------------
 
     def peek(self, ahead: int = 0) -> Token:
-        return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
+        # `ahead` is 0 or 1 and the list ends with two eof tokens, so this never overruns.
+        return self.tokens[self.index + ahead]
 
     def advance(self) -> Token:
         token = self.tokens[self.index]

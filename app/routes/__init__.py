@@ -40,9 +40,10 @@ from __future__ import annotations
 
 from app.routes import catalog, cnn, evaluate, export, graphs, images, layers, learn, pages
 
+# Routes are matched in this order: the busiest, /api/evaluate, is tried first.
 ROUTERS = [
-    pages.router,
     evaluate.router,
+    pages.router,
     catalog.router,
     export.router,
     images.router,

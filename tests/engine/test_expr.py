@@ -705,3 +705,29 @@ def test_graph_to_expression_refuses_what_text_cannot_hold():
 
     assert graph_to_expression(nonfinite) is None
     assert graph_to_expression(bad_id) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "column", "words"),
+    [
+        ("y = 3x", "syntax_error", 5, "'3x'"),
+        ("y =  1.2.3", "syntax_error", 6, "'1.2.'"),
+        ("y = 2e5_", "syntax_error", 5, "'2e5_'"),
+        ("y = \t rb'x'", "forbidden_syntax", 7, "prefix rb'"),
+        ("y = F'{x}'", "forbidden_syntax", 5, "prefix F'"),
+        ("y = 1 +   $", "syntax_error", 11, "'$'"),
+        ("y = 1 + 'open", "syntax_error", 9, "not closed"),
+    ],
+)
+def test_tokenizer_refuses_with_the_column_after_any_spaces(text, code, column, words):
+    error = parse_error(text)
+
+    assert (error.code, error.line, error.column) == (code, 1, column)
+    assert words in error.message
+
+
+def test_names_that_only_start_like_string_prefixes_are_names():
+    graph = parse("rb = 2\nfr = 3\nbx = rb * fr\nbx   # trailing comment and spaces   ")
+
+    assert [node["id"] for node in graph["nodes"]] == ["rb", "fr", "bx"]
+    assert graph["output"] == "bx"
