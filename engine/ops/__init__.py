@@ -57,6 +57,9 @@ class Op:
     # For ops whose partials are numbers that never change (add: 1 and 1), the numbers
     # themselves, so the scalar backward loop need not call a function for them.
     constant_partials: tuple | None = None
+    # What each input is, for the page and /api/ops ("kernels", "gamma"), when the formula's
+    # placeholders a, b, c say nothing; None means the placeholders are the names.
+    input_names: tuple[str, ...] | None = None
 
     is_leaf: bool = field(init=False)
     # Smallest and largest number of inputs the op takes.
@@ -93,6 +96,7 @@ class Op:
             "category": self.category,
             "symbol": self.symbol,
             "arg_names": list(self.arg_names),
+            "input_names": list(self.input_names or self.arg_names),
             "arity": list(self.arity),
             "formula": self.formula,
             "local_formulas": list(self.local_formulas),

@@ -154,6 +154,7 @@ register(
             "eval mode. The running statistics get no gradient."
         ),
         arg_names=("a", "b", "c", "d", "e"),
+        input_names=("input", "gamma", "beta", "running_mean", "running_var"),
         symbol="BN",
         formula=r"${b} \, \frac{${a} - \mu}{\sqrt{\sigma^2 + \epsilon}} + ${c}",
         local_formulas=(

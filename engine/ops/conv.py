@@ -268,6 +268,7 @@ register(
             "Output size ⌊(W + 2P − D(K − 1) − 1)/S⌋ + 1."
         ),
         arg_names=("a", "b", "c"),
+        input_names=("input", "kernels", "bias"),
         symbol="conv",
         formula=(
             r"${a} \star ${b}: \; y_{c'ij} = \sum_{c,u,v} ${b}_{c'cuv} \, "

@@ -224,6 +224,7 @@ register(
             "over the batch; the target is class labels or probabilities (decided by shape)."
         ),
         arg_names=("a", "b"),
+        input_names=("logits", "target"),
         symbol="CE",
         formula=r"-\frac{1}{N} \sum_{n} \sum_{c} {$b}_{nc} \log \operatorname{softmax}($a)_{nc}",
         local_formulas=(
@@ -242,6 +243,7 @@ register(
         name="mse",
         doc="mse(prediction, target): mean of the squared differences (or their sum).",
         arg_names=("a", "b"),
+        input_names=("prediction", "target"),
         symbol="MSE",
         formula=r"\frac{1}{n} \sum_{i} ({$a}_i - {$b}_i)^2",
         local_formulas=(r"\frac{2}{n} ($a - $b)", r"-\frac{2}{n} ($a - $b)"),

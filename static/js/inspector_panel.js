@@ -320,7 +320,7 @@ export class InspectorPanel {
         if (select.value) this.session.connect(select.value, node.id, index);
         else this.session.disconnect(node.id, index);
       });
-      const argName = op?.arg_names?.[index];
+      const argName = op?.input_names?.[index] ?? op?.arg_names?.[index];
       const text = `Input ${index + 1}${argName ? ` (${argName})` : ""}`;
       rows.push(h("label", { for: id, text }), select);
     }

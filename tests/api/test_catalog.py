@@ -17,6 +17,16 @@ def test_ops_lists_every_engine_op_with_formulas(client):
     assert ops["add"]["arity"] == [2, 2]
 
 
+def test_ops_name_every_input_the_op_takes(client):
+    ops = {op["name"]: op for op in client.get("/api/ops").json()["ops"]}
+
+    for name, op in ops.items():
+        assert len(op["input_names"]) == op["arity"][1], name
+    assert ops["conv2d"]["input_names"] == ["input", "kernels", "bias"]
+    assert ops["batch_norm"]["input_names"][1:3] == ["gamma", "beta"]
+    assert ops["mul"]["input_names"] == ["a", "b"]  # the formula's placeholders
+
+
 def test_presets_list_names_the_course_examples(client):
     names = {p["name"] for p in client.get("/api/presets").json()["presets"]}
     assert {"add_mul", "sigmoid_neuron", "sigmoid_neuron_fused", "fan_out", "tanh_neuron"} <= names
