@@ -47,6 +47,14 @@ def main(argv: list[str] | None = None) -> None:
         help="store shared graphs in PostgreSQL instead, e.g. postgresql://user:pw@host/db, "
         "so several instances can share them (default $GRADPLAY_DATABASE_URL)",
     )
+    serve.add_argument(
+        "--saves-per-minute",
+        type=int,
+        default=Settings.saves_per_minute,
+        metavar="N",
+        help=f"graphs one client address may save per minute (default "
+        f"{Settings.saves_per_minute}; 0 for no limit)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -54,7 +62,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     log.info("gradplay serving on http://%s:%d", args.host, args.port)
     uvicorn.run(
-        create_app(Settings(db_path=args.db, database_url=args.database_url)),
+        create_app(
+            Settings(
+                db_path=args.db,
+                database_url=args.database_url,
+                saves_per_minute=args.saves_per_minute,
+            )
+        ),
         host=args.host,
         port=args.port,
         log_level=args.log_level,

@@ -35,16 +35,19 @@ _STATUS_BY_CODE = {
 class ApiError(Exception):
     """An error raised by a route, outside the engine (e.g. an unknown preset)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
-def error_response(status: int, body: dict) -> JSONResponse:
+def error_response(status: int, body: dict, headers: dict[str, str] | None = None) -> JSONResponse:
     """The one place an error body is wrapped and sent."""
-    return JSONResponse({"error": body}, status_code=status)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 def status_for(error: EngineError) -> int:
@@ -61,7 +64,8 @@ async def _engine_error(request: Request, error: EngineError) -> JSONResponse:
 
 async def _api_error(request: Request, error: ApiError) -> JSONResponse:
     log.info("rejected %s %s: %s (%d)", request.method, request.url.path, error.code, error.status)
-    return error_response(error.status, {"code": error.code, "message": error.message})
+    body = {"code": error.code, "message": error.message}
+    return error_response(error.status, body, error.headers)
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
+from app.ratelimit import SaveLimit
 from app.routes import ROUTERS
 from app.routes.evaluate import ResponseCache
 from app.settings import Settings
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.evaluate_cache = ResponseCache(
         settings.evaluate_cache_entries, settings.evaluate_cache_largest
     )
+    app.state.save_limit = SaveLimit(settings.saves_per_minute)
 
     install_error_handlers(app)
     for router in ROUTERS:

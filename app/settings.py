@@ -50,3 +50,5 @@ class Settings:
     max_description_chars: int = 20_000
     # Every save keeps a revision; past this many, the owner must save a new graph.
     max_revisions: int = 1_000
+    # Saves (new graphs and new revisions) one client address may make per minute; 0 = any.
+    saves_per_minute: int = 30

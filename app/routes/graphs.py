@@ -40,6 +40,7 @@ _edit_token_header = APIKeyHeader(
 )
 
 NOT_FOUND = {404: {"model": ErrorOut, "description": "No saved graph has this id."}}
+TOO_MANY = {429: {"model": ErrorOut, "description": "Too many saves from this address."}}
 EDIT_ERRORS = {
     **ERROR_RESPONSES,
     **NOT_FOUND,
@@ -70,10 +71,14 @@ EditToken = Annotated[str | None, Depends(edit_token)]
 
 
 @router.post(
-    "/api/graphs", status_code=201, response_model=SavedGraphCreated, responses=ERROR_RESPONSES
+    "/api/graphs",
+    status_code=201,
+    response_model=SavedGraphCreated,
+    responses={**ERROR_RESPONSES, **TOO_MANY},
 )
 def create_graph(body: SavedGraphIn, request: Request, store: Store) -> dict:
     """Save a graph; the answer holds its id and its edit token, shown only this once."""
+    count_save(request)
     document = saved_document(body, request.app.state.settings)
     revision, token = store.create(document, body.title or "")
     return {
@@ -90,13 +95,18 @@ def get_graph(graph_id: str, store: Store) -> dict:
     return revision_to_json(store.latest(graph_id))
 
 
-@router.put("/api/graphs/{graph_id}", response_model=SavedGraphUpdated, responses=EDIT_ERRORS)
+@router.put(
+    "/api/graphs/{graph_id}",
+    response_model=SavedGraphUpdated,
+    responses={**EDIT_ERRORS, **TOO_MANY},
+)
 def update_graph(
     graph_id: str, body: SavedGraphIn, request: Request, store: Store, token: EditToken
 ) -> dict:
     """Overwrite a saved graph (needs its edit token); the earlier revision is kept."""
     # Who may write is answered before what is written; update() checks again, under a lock.
     store.authorize(graph_id, token)
+    count_save(request)
     document = saved_document(body, request.app.state.settings)
     revision = store.update(graph_id, token, document, body.title or "")
     return {"id": revision.graph_id, "revision": revision.number, "saved_at": revision.saved_at}
@@ -125,6 +135,21 @@ def list_revisions(graph_id: str, store: Store) -> dict:
 def get_revision(graph_id: str, number: int, store: Store) -> dict:
     """One earlier (or the latest) revision of a saved graph, by number."""
     return revision_to_json(store.revision(graph_id, number))
+
+
+def count_save(request: Request) -> None:
+    """Count a save against its client address; 429 with Retry-After past the limit."""
+    address = request.client.host if request.client else "unknown"
+    wait = request.app.state.save_limit.wait(address)
+    if wait:
+        per_minute = request.app.state.settings.saves_per_minute
+        raise ApiError(
+            429,
+            "too_many_saves",
+            f"this address has saved {per_minute} times in the last minute, the most allowed; "
+            f"try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 def saved_document(body: SavedGraphIn, settings: Settings) -> str:

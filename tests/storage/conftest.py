@@ -136,10 +136,15 @@ def database_url(request, tmp_path) -> str:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server_options(request, tmp_path) -> list[str]:
-    """`gradplay serve` options naming an empty database, once for each backend."""
+    """`gradplay serve` options naming an empty database, once for each backend.
+
+    These tests play many clients from one address, so the per-address save limit is off.
+    """
+    unlimited = ["--saves-per-minute", "0"]
     if request.param == "sqlite":
-        return ["--db", str(tmp_path / "graphs.sqlite3")]
-    return ["--database-url", request.getfixturevalue("postgres_server").new_database()]
+        return ["--db", str(tmp_path / "graphs.sqlite3"), *unlimited]
+    database = request.getfixturevalue("postgres_server").new_database()
+    return ["--database-url", database, *unlimited]
 
 
 class AppServer:

@@ -80,7 +80,7 @@ class SaveStream:
 
 def test_acknowledged_saves_survive_sigkill(app_server, tmp_path):
     db = tmp_path / "graphs.sqlite3"
-    server = app_server(["--db", str(db)])
+    server = app_server(["--db", str(db), "--saves-per-minute", "0"])
     first = httpx.post(f"{server.url}/api/graphs", json=graph("shared")).json()
     stream = SaveStream(server.url, first["id"], first["edit_token"])
 
