@@ -108,6 +108,16 @@ export function evaluate(payload, signal) {
 }
 
 /**
+ * POST /api/parse: the graph JSON an expression makes, without evaluating it.
+ * @param {string} expression
+ * @returns {Promise<{nodes: Object[], output: string}>}
+ */
+export async function parseExpression(expression) {
+  const answer = await request("POST", "/api/parse", { expression });
+  return answer.graph;
+}
+
+/**
  * POST /api/graphs: save a new graph → {id, edit_token, revision, url}.
  * @param {{nodes: Object[], output: string, title: string, description: string,
  *   hidden: string[], locked: string[]}} document

@@ -2,7 +2,15 @@
 // undo) into API calls and state changes. Every change of what the page shows is a command in
 // the history. Only the answer to the latest request is shown; older ones are dropped.
 
-import { ApiError, evaluate, fetchGraph, fetchOps, fetchPreset, fetchPresets } from "./api.js";
+import {
+  ApiError,
+  evaluate,
+  fetchGraph,
+  fetchOps,
+  fetchPreset,
+  fetchPresets,
+  parseExpression,
+} from "./api.js";
 import { rewriteDefinition } from "./expression_text.js";
 import * as edit from "./graph_edit.js";
 import { graphToText, literal } from "./graph_text.js";
@@ -24,6 +32,8 @@ export class Session {
     /** What the drawn answer was computed from, to skip asking again for the same thing. */
     this.drawnKey = null;
     this.drawnShapeKey = null;
+    /** The latest text committed from the box, so a slower parse of older text is dropped. */
+    this.typed = null;
   }
 
   /**
@@ -116,11 +126,44 @@ export class Session {
     this.change(`open preset ${preset.title || name}`, after, "preset");
   }
 
-  /** The text in the expression box changed (already debounced by the panel). */
-  commitExpression(text) {
-    if (text === this.state.source.expression) return;
-    const after = { ...this.state.source, expression: text, graph: null, presetName: null };
+  /**
+   * The text in the expression box changed (already debounced by the panel). When the graph
+   * was built, moved or labelled by hand, the nodes the new text keeps (same id, same op)
+   * keep their position, label and group instead of being drawn afresh.
+   */
+  async commitExpression(text) {
+    const source = this.state.source;
+    if (text === source.expression) return;
+    this.typed = text;
+
+    let graph = null;
+    if (source.graph && carriesMoreThanText(source.graph)) {
+      graph = await this.keepHandWork(text, source.graph);
+      if (this.typed !== text || this.state.source !== source) return; // overtaken
+    }
+    const after = { ...source, expression: text, graph, presetName: null };
     this.change("edit the expression", after, "typed");
+  }
+
+  /** The graph `text` makes, carrying over what `before` had that text cannot say. */
+  async keepHandWork(text, before) {
+    let parsed;
+    try {
+      parsed = await parseExpression(text);
+    } catch {
+      return null; // evaluating the text as text reports the error under the box
+    }
+    const old = new Map(before.nodes.map((node) => [node.id, node]));
+    const nodes = parsed.nodes.map((node) => {
+      const kept = old.get(node.id);
+      if (!kept || kept.op !== node.op) return node;
+      const extras = {};
+      for (const key of ["position", "label", "group"]) {
+        if (kept[key] !== undefined && kept[key] !== null) extras[key] = kept[key];
+      }
+      return { ...node, ...extras };
+    });
+    return { schema_version: 1, nodes, output: parsed.output };
   }
 
   /**

@@ -434,6 +434,39 @@ def test_moved_node_keeps_its_position_when_saved(page):
     )
 
 
+def test_typing_keeps_the_position_of_nodes_the_text_keeps(page):
+    open_editor(page)
+    page.locator("#canvas-frame").scroll_into_view_if_needed()
+    node = ".node[data-node-id='z'] .node-shape"
+    other = ".node[data-node-id='x'] .node-shape"
+    x, y = centre(page, node)
+    before = revision(page)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 30, y - 40, steps=5)
+    page.mouse.up()
+    wait_for_new_drawing(page, before)
+    gap = (
+        centre(page, node)[0] - centre(page, other)[0],
+        centre(page, node)[1] - centre(page, other)[1],
+    )
+
+    text = page.input_value("#expression-input")
+    assert "z = -4" in text
+    before = revision(page)
+    page.fill("#expression-input", text.replace("z = -4", "z = -5"))
+    wait_for_new_drawing(page, before)
+
+    # (x + y)·z with the new z: -2 + 5 = 3, times -5; and z stays where it was dropped.
+    assert table_numbers(page, "value")["f"] == -15
+    moved = centre(page, node)
+    anchor = centre(page, other)
+    assert moved[0] - anchor[0] == pytest.approx(gap[0], abs=2)
+    assert moved[1] - anchor[1] == pytest.approx(gap[1], abs=2)
+    graph = json.loads(page.input_value("#json-output"))
+    assert "position" in next(n for n in graph["nodes"] if n["id"] == "z")
+
+
 def test_exports_and_import_of_json(page, tmp_path):
     open_editor(page, "/?preset=fan_out")
     page.click(".menu summary")
