@@ -8,25 +8,34 @@ PORT ?= 8000
 
 .PHONY: run test lint format bench vendor clean
 
-$(BIN)/gradplay: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# Stamps: running the app needs only the app; the tests and benchmarks add PyTorch,
+# micrograd, Playwright and the rest of the [test] extra to the same environment.
+APP := $(VENV)/.app-installed
+TESTING := $(VENV)/.test-installed
+
+$(APP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TESTING): $(APP)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(BIN)/gradplay
+run: $(APP)
 	$(BIN)/gradplay serve --host $(HOST) --port $(PORT)
 
-test: $(BIN)/gradplay
+test: $(TESTING)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(BIN)/gradplay
+lint: $(TESTING)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(BIN)/gradplay
+bench: $(TESTING)
 	$(BIN)/python -m bench.run
 
 vendor:

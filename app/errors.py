@@ -71,7 +71,11 @@ async def _api_error(request: Request, error: ApiError) -> JSONResponse:
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     problems = error.errors()
     first = problems[0] if problems else {}
-    if first.get("type") == "json_invalid":
+    if first.get("type") == "nonfinite_number":
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        body = {"code": "nonfinite_number", "message": f"{where}: {first.get('msg', '')}"}
+        status = 422
+    elif first.get("type") == "json_invalid":
         body = {
             "code": "malformed_json",
             "message": f"the request body is not valid JSON ({first.get('msg', '')})",

@@ -34,13 +34,14 @@ def decode(data: bytes, mode: str = "grey", size: int = 128) -> dict:
     if not 8 <= size <= MAX_SIDE:
         raise ApiError(422, "bad_size", f"size must be between 8 and {MAX_SIDE} pixels")
 
-    image = _open(data)
-    original = image.size
-    image = ImageOps.exif_transpose(image)  # phones store rotation in EXIF, not in pixels
+    image = ImageOps.exif_transpose(_open(data))  # phones store rotation in EXIF, not pixels
+    original = image.size  # as the photo is seen, upright
     if image.mode.startswith("I;16") or image.mode == "I":
         # 16-bit grey: converting straight to 8 bits would clip everything above 255.
         top = 65535 if image.mode.startswith("I;16") else max(image.getextrema()[1], 1)
         image = image.convert("I").point(lambda v: v * (255 / top)).convert("L")
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        image = _on_white(image)
     image = image.convert("L" if mode == "grey" else "RGB")
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
 
@@ -51,6 +52,13 @@ def decode(data: bytes, mode: str = "grey", size: int = 128) -> dict:
         "value": np.round(tensor, 4).tolist(),
         "original_size": list(original),
     }
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """A picture with transparency laid on white, as a page shows it (not on black)."""
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
 
 
 def _open(data: bytes) -> Image.Image:

@@ -48,14 +48,12 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send, limit: int) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "request_too_large",
-                    "message": f"the request body is larger than the limit of {limit:,} bytes",
-                }
-            }
-        ).encode()
+        error = {
+            "code": "request_too_large",
+            "message": f"the request body is larger than the limit of {limit:,} bytes",
+        }
+        # Spelled as every other error answer is (Starlette's JSONResponse).
+        body = json.dumps({"error": error}, ensure_ascii=False, separators=(",", ":")).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

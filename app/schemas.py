@@ -2,15 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+import math
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 
 # A number, one of "nan" / "inf" / "-inf", or nested lists of those (a tensor).
 Value = Any
+
+
+def _finite_numbers(value: Any) -> Any:
+    """Refuse JSON numbers beyond float64 (1e400, a 400-digit integer) and NaN / Infinity.
+
+    The contract spells non-finite numbers as strings; a number token that still parses to
+    inf or nan is a mistake to report, not a value to compute with.
+    """
+    if type(value) is list:
+        finite = _all_finite(value)
+    else:
+        finite = type(value) not in (float, int) or _finite(value)
+    if finite:
+        return value
+    raise PydanticCustomError(
+        "nonfinite_number",
+        "a number here is beyond float64 (too large, or a NaN or Infinity token); write "
+        'non-finite numbers as the strings "nan", "inf" or "-inf"',
+    )
+
+
+def _all_finite(rows: list) -> bool:
+    level = rows
+    while any(type(item) is list for item in level):
+        level = [x for item in level for x in (item if type(item) is list else (item,))]
+    numbers = [x for x in level if type(x) in (float, int)]
+    try:
+        # One pass in C; a sum is finite exactly when every term is, unless it overflows.
+        if math.isfinite(math.fsum(numbers)):
+            return True
+    except (OverflowError, ValueError):
+        pass
+    return all(map(_finite, numbers))
+
+
+def _finite(number: float | int) -> bool:
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:  # an integer beyond float64
+        return False
+
+
+# A value as a request carries it: like Value, with every JSON number finite.
+ValueIn = Annotated[Any, AfterValidator(_finite_numbers)]
 
 
 class NodeIn(BaseModel):
@@ -27,7 +73,7 @@ class NodeIn(BaseModel):
         description="Ids of the input nodes, in order (`args` is accepted as an alias).",
     )
     attrs: dict[str, Any] = Field(default_factory=dict, description="Op attributes.")
-    value: Value = Field(default=None, description="The value of an input or const leaf.")
+    value: ValueIn = Field(default=None, description="The value of an input or const leaf.")
     label: str | None = Field(default=None, max_length=100)
     group: str | None = Field(default=None, max_length=64)
     position: dict[str, float] | None = None
@@ -42,10 +88,10 @@ class EvaluateIn(BaseModel):
     nodes: list[NodeIn] | None = None
     output: str | None = None
     expression: str | None = Field(default=None, description="Text in the expression language.")
-    inputs: dict[str, Value] | None = Field(
+    inputs: dict[str, ValueIn] | None = Field(
         default=None, description="Values for names the expression uses but does not define."
     )
-    grad_output: Value = Field(
+    grad_output: ValueIn = Field(
         default=None, description="Gradient to start the backward pass from (default 1)."
     )
     title: str | None = Field(default=None, max_length=200)
@@ -58,7 +104,7 @@ class ParseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     expression: str
-    inputs: dict[str, Value] | None = None
+    inputs: dict[str, ValueIn] | None = None
 
 
 class EdgeOut(BaseModel):
@@ -213,9 +259,11 @@ def validate_body(raw: bytes, model: type[Model]) -> Model:
         raise RequestValidationError(problems) from None
 
 
-def body_schema(model: type[BaseModel]) -> dict:
-    """openapi_extra for a route that validates its body with `validate_body`."""
+def body_schema(model: type[BaseModel], example: dict) -> dict:
+    """openapi_extra for a route that validates its body with `validate_body`.
+
+    The example is what /docs puts in "Try it out", so it must be a request that works.
+    """
     reference = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {
-        "requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}
-    }
+    media = {"schema": reference, "example": example}
+    return {"requestBody": {"required": True, "content": {"application/json": media}}}

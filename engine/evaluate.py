@@ -241,6 +241,15 @@ def backward(
     nodes, requires_grad = graph.nodes, graph.requires_grad
     grads = evaluation.grads
     seed = _seed(values[graph.output], grad_output, evaluation.notes)
+    if not is_finite(seed):
+        evaluation.warnings.append(
+            Warning_(
+                graph.output,
+                "nonfinite_grad_output",
+                "the gradient the backward pass starts from (grad_output) is not finite, so "
+                "the gradients it reaches are not finite either",
+            )
+        )
     grads[graph.output] = seed if requires_grad[graph.output] else None
     edges = evaluation.edge_records
     visited = evaluation.backward_order

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import GraphError, LimitError, ParseError
+from engine.errors import EngineError, GraphError, LimitError, ParseError
 from engine.graph import to_value
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.ops import OPS
@@ -39,14 +39,14 @@ from engine.ops import OPS
 # prefixed string) exist only to be refused with a clear message.
 _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _TOKEN = re.compile(
-    r"[ \t\r\f\v]*(?:"
-    r"(?P<comment>#[^\n]*)"
-    r"|(?P<newline>\n)"
+    r"[ \t\f\v]*(?:"
+    r"(?P<comment>#[^\r\n]*)"
+    r"|(?P<newline>\r\n?|\n)"
     rf"|(?P<glued>(?>{_NUMBER})[A-Za-z0-9_.])"
     rf"|(?P<number>{_NUMBER})"
     r"|(?P<prefixed>(?:[rR][bBfF]?|[bB][rR]?|[fF][rR]?|[uU])['\"])"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<string>'[^'\n]*'|\"[^\"\n]*\")"
+    r"|(?P<string>'[^'\r\n]*'|\"[^\"\r\n]*\")"
     r"|(?P<symbol>\*\*|==|!=|<=|>=|:=|//|<<|>>|[-+*/@()\[\],=;.<>%&|^~:{}!])"
     r"|(?P<end>\Z))"
 )
@@ -145,12 +145,34 @@ def parse(
     text: str, inputs: dict[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> dict:
     """Parse an expression into the graph JSON that engine.graph.build_graph accepts."""
+    return parse_located(text, inputs, limits)[0]
+
+
+def parse_located(
+    text: str, inputs: dict[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS
+) -> tuple[dict, dict[str, tuple[int, int]]]:
+    """The graph JSON, and for each node the line and column of the text that made it.
+
+    A node the parser names itself (`matmul1`) means nothing to the student who wrote `x @ 3`;
+    an error about it can point at the `@` instead.
+    """
     if len(text) > limits.max_expression_chars:
         raise LimitError(
             f"the expression has {len(text):,} characters; the limit is "
             f"{limits.max_expression_chars:,} (max_expression_chars)"
         )
-    return _Parser(text, inputs or {}, limits).parse()
+    parser = _Parser(text, inputs or {}, limits)
+    graph = parser.parse()
+    return graph, parser.positions
+
+
+def point_at_text(error: EngineError, positions: dict[str, tuple[int, int]]) -> EngineError:
+    """Give an error about a node made from text the line and column of that text."""
+    if error.line is not None or not error.node_ids or error.node_ids[0] not in positions:
+        return error
+    error.line, error.column = positions[error.node_ids[0]]
+    error.message += f" ({_at_position(error.line, error.column)})"
+    return error
 
 
 def tokenize(text: str) -> list[Token]:
@@ -164,7 +186,7 @@ def tokenize(text: str) -> list[Token]:
     while True:
         match = match_at(text, index)
         if match is None:
-            index += len(text[index:]) - len(text[index:].lstrip(" \t\r\f\v"))
+            index += len(text[index:]) - len(text[index:].lstrip(" \t\f\v"))
             raise _bad_character(text, index, line, index - line_start + 1)
 
         kind = match.lastgroup
@@ -260,11 +282,28 @@ def _limit(token: Token, message: str) -> LimitError:
     return LimitError(message, line=token.line, column=token.column)
 
 
-def _number(text: str) -> int | float:
-    """A literal as written: whole numbers stay int (attributes need them), others float."""
+def _literal(token: Token) -> int | float:
+    """A number as written: whole numbers stay int (attributes need them), others float.
+
+    One too large for float64 is refused here, where the student can see it; float() would
+    quietly make it inf.
+    """
+    text = token.text
     if text.isdigit() and len(text) <= 18:
         return int(text)
-    return float(text)
+    number = float(text)
+    if math.isinf(number):
+        raise _error(
+            token,
+            f"the number {_shortened(text)} {_at(token)} is beyond the largest float64 "
+            f"(about 1.8e308)",
+            "bad_value",
+        )
+    return number
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:10]}...{text[-6:]} ({len(text)} characters)"
 
 
 def _json_value(value: Any) -> Any:
@@ -307,6 +346,8 @@ class _Parser:
         self.limits = limits
         self.nodes: list[dict] = []
         self.by_id: dict[str, dict] = {}
+        # node id -> line and column of the name, operator or call that made it
+        self.positions: dict[str, tuple[int, int]] = {}
         self.names: dict[str, str] = {}  # a name in the text -> the id of its node
         self.auto: set[str] = set()  # ids the parser made up; a definition may rename them
         self.counters: dict[str, int] = {}
@@ -390,7 +431,31 @@ class _Parser:
                 f"output, so give it a name (q = ...) or remove it",
                 code="unused_expression",
             )
+        self.check_inputs_used()
         return {"schema_version": 1, "nodes": self.nodes, "output": output}
+
+    def check_inputs_used(self) -> None:
+        """A value in `inputs` for a name the text computes, or renames, is a mistake.
+
+        Names the text never uses are not: a client may send the values of several
+        expressions at once. The API says which it ignored.
+        """
+        for name in self.inputs:
+            node_id = self.names.get(name)
+            if node_id is None:
+                continue
+            if node_id != name and self.by_id[node_id]["op"] == "input":
+                raise GraphError(
+                    f"inputs gives a value for '{name}', which the expression makes another "
+                    f"name for '{node_id}'; give the value to '{node_id}'",
+                    code="unknown_input",
+                )
+            if self.by_id[node_id]["op"] != "input":
+                raise GraphError(
+                    f"inputs gives a value for '{name}', but the expression computes '{name}' "
+                    f"({_at(self.definitions[name])}); only a name set to a number can be given",
+                    code="unknown_input",
+                )
 
     def statement(self) -> tuple[str, Token | None]:
         """One statement; returns its node id and, for a bare expression, its first token."""
@@ -432,6 +497,7 @@ class _Parser:
         node = self.by_id.pop(old)
         node["id"] = new
         self.by_id[new] = node
+        self.positions[new] = self.positions.pop(old)
         self.auto.discard(old)
         for member in self.composites.pop(old, []):
             member["group"] = new
@@ -476,7 +542,7 @@ class _Parser:
         token = self.peek()
         if token.kind == "number":
             self.advance()
-            number = np.float64(float(token.text))
+            number = np.float64(_literal(token))
             operands.append(_Operand(token, value=number, label=token.text))
             return False
         if token.kind == "name":
@@ -719,7 +785,7 @@ class _Parser:
         if token.kind != "number":
             raise _error(token, f"unexpected {_show(token)} {_at(token)}: {what} is a number")
         self.advance()
-        number = _number(token.text)
+        number = _literal(token)
         return (-number if negative else number), ("-" if negative else "") + token.text
 
     def keyword_value(self) -> Any:
@@ -998,6 +1064,7 @@ class _Parser:
             )
         self.nodes.append(node)
         self.by_id[node["id"]] = node
+        self.positions[node["id"]] = (token.line, token.column)
 
     def fresh(self, prefix: str) -> str:
         """The next id `prefix1`, `prefix2`, ... that no name in the text uses."""

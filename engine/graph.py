@@ -203,6 +203,13 @@ def _build_node(raw: Any, limits: Limits) -> Node:
         )
 
     value = None
+    if not op.is_leaf and raw.get("value") is not None:
+        raise GraphError(
+            f"node {node_id!r} is a {op.name} node, which computes its value; only input "
+            f"and const nodes take a value",
+            code="bad_node",
+            node_ids=[node_id],
+        )
     if op.is_leaf and raw.get("value") is not None:
         try:
             value = to_value(raw["value"], f"node {node_id!r}", limits)

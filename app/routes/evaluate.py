@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -22,8 +24,9 @@ from app.schemas import (
 )
 from app.serialize import evaluation_to_json, graph_to_json, json_response
 from app.settings import Settings
+from engine.errors import EngineError
 from engine.evaluate import evaluate
-from engine.expr import parse
+from engine.expr import parse_located, point_at_text
 from engine.graph import build_graph
 from engine.limits import Limits
 
@@ -42,28 +45,33 @@ class ParsedCache:
     def __init__(self, entries: int = 512, largest_leaf_elements: int = 4_096) -> None:
         self.entries = entries
         self.largest = largest_leaf_elements
-        self.graphs: OrderedDict[tuple, dict] = OrderedDict()
+        self.graphs: OrderedDict[tuple, tuple[dict, dict]] = OrderedDict()
 
-    def parse(self, expression: str, inputs: dict | None, limits: Limits) -> dict:
+    def parse(self, expression: str, inputs: dict | None, limits: Limits) -> tuple[dict, dict]:
+        """The graph and where each node's text is, as engine.expr.parse_located gives them."""
         # The standard library's json spells any integer, however large, for the key.
         key = (expression, json.dumps(inputs, sort_keys=True) if inputs else "", limits)
-        graph = self.graphs.get(key)
-        if graph is not None:
+        parsed = self.graphs.get(key)
+        if parsed is not None:
             self.graphs.move_to_end(key)
-            return graph
-        graph = parse(expression, inputs, limits)
-        if _leaf_elements(graph) <= self.largest and len(expression) <= 16_384:
-            self.graphs[key] = graph
+            return parsed
+        parsed = parse_located(expression, inputs, limits)
+        if _leaf_elements(parsed[0]) <= self.largest and len(expression) <= 16_384:
+            self.graphs[key] = parsed
             if len(self.graphs) > self.entries:
                 self.graphs.popitem(last=False)
-        return graph
+        return parsed
 
 
 PARSED = ParsedCache()
 
 
-def graph_spec(body: EvaluateIn, limits: Limits) -> dict:
-    """The plain graph dict for a request that gives either nodes or an expression."""
+def graph_spec(body: EvaluateIn, limits: Limits) -> tuple[dict, dict[str, tuple[int, int]]]:
+    """The plain graph dict for a request that gives either nodes or an expression.
+
+    Second, for an expression, the line and column of the text that made each node, for
+    `pointing_at`; empty for a graph given as nodes.
+    """
     if body.expression is not None:
         if body.nodes is not None:
             raise ApiError(
@@ -75,11 +83,52 @@ def graph_spec(body: EvaluateIn, limits: Limits) -> dict:
     if body.output is None:
         raise ApiError(422, "missing_output", "a graph needs an output: the id of its last node")
     nodes = [node.model_dump(exclude_none=True) for node in body.nodes]
-    for node in nodes:
-        # `inputs` sets the value of an input leaf by id, as it does for an expression.
-        if body.inputs and node["op"] == "input" and node["id"] in body.inputs:
-            node["value"] = body.inputs[node["id"]]
-    return {"nodes": nodes, "output": body.output}
+    if body.inputs:
+        _set_inputs(nodes, body.inputs)
+    return {"nodes": nodes, "output": body.output}, {}
+
+
+def _set_inputs(nodes: list[dict], inputs: dict) -> None:
+    """`inputs` sets the value of an input leaf by id, as it does for an expression."""
+    leaves = {node["id"]: node for node in nodes if node["op"] == "input"}
+    computed = sorted(
+        node["id"] for node in nodes if node["id"] in inputs and node["op"] != "input"
+    )
+    if computed:
+        raise ApiError(
+            422,
+            "unknown_input",
+            f"inputs gives a value for {computed[0]!r}, a {_op_of(nodes, computed[0])} node that "
+            f"computes its value; only input nodes can be given one",
+        )
+    for name, value in inputs.items():
+        if name in leaves:
+            leaves[name]["value"] = value
+
+
+def _op_of(nodes: list[dict], node_id: str) -> str:
+    return next(node["op"] for node in nodes if node["id"] == node_id)
+
+
+def ignored_inputs(inputs: dict | None, spec: dict) -> str | None:
+    """A note naming the values in `inputs` that no input node took, so a typo shows."""
+    if not inputs:
+        return None
+    ignored = sorted(set(inputs) - {node["id"] for node in spec["nodes"] if node["op"] == "input"})
+    if not ignored:
+        return None
+    named = ", ".join(repr(name) for name in ignored)
+    return f"inputs gives values for {named}, which the graph does not use; they were ignored."
+
+
+@contextmanager
+def pointing_at(positions: dict[str, tuple[int, int]]) -> Iterator[None]:
+    """Errors about a node made from an expression point at the text that made it."""
+    try:
+        yield
+    except EngineError as error:
+        point_at_text(error, positions)
+        raise
 
 
 def _evaluate(spec: dict, grad_output, settings: Settings) -> dict:
@@ -118,7 +167,9 @@ class ResponseCache:
     "/api/evaluate",
     response_model=EvaluateOut,
     responses=ERROR_RESPONSES,
-    openapi_extra=body_schema(EvaluateIn),
+    openapi_extra=body_schema(
+        EvaluateIn, {"expression": "x = -2\ny = 5\nz = -4\nf = (x + y) * z"}
+    ),
 )
 async def evaluate_graph(request: Request) -> Response:
     """Run the forward and backward passes; return values and every edge's gradients."""
@@ -130,12 +181,16 @@ async def evaluate_graph(request: Request) -> Response:
         return Response(answer, media_type="application/json")
 
     body = validate_body(raw, EvaluateIn)
-    spec = graph_spec(body, settings.limits)
-    # Small graphs are faster on the event loop; big ones must not block it.
-    if len(spec["nodes"]) + _leaf_elements(spec) > settings.inline_work_limit:
-        result = await run_in_threadpool(_evaluate, spec, body.grad_output, settings)
-    else:
-        result = _evaluate(spec, body.grad_output, settings)
+    spec, positions = graph_spec(body, settings.limits)
+    with pointing_at(positions):
+        # Small graphs are faster on the event loop; big ones must not block it.
+        if len(spec["nodes"]) + _leaf_elements(spec) > settings.inline_work_limit:
+            result = await run_in_threadpool(_evaluate, spec, body.grad_output, settings)
+        else:
+            result = _evaluate(spec, body.grad_output, settings)
+    note = ignored_inputs(body.inputs, spec)
+    if note is not None:
+        result["notes"].append(note)
     response = json_response(result)
     cache.put(raw, response.body)
     return response
@@ -161,5 +216,7 @@ def _leaf_elements(spec: dict) -> int:
 async def parse_expression(body: ParseIn, request: Request) -> dict:
     """Turn an expression into graph JSON without evaluating it."""
     limits = request.app.state.settings.limits
-    graph = build_graph(PARSED.parse(body.expression, body.inputs, limits), limits)
+    spec, positions = PARSED.parse(body.expression, body.inputs, limits)
+    with pointing_at(positions):
+        graph = build_graph(spec, limits)
     return {"graph": graph_to_json(graph)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from app.exports import to_dot, to_pytorch
-from app.routes.evaluate import graph_spec
+from app.routes.evaluate import graph_spec, pointing_at
 from app.schemas import ERROR_RESPONSES, EvaluateIn
 from engine.evaluate import evaluate
 from engine.graph import build_graph
@@ -15,8 +15,10 @@ router = APIRouter(tags=["export"])
 
 def _pytorch(body: EvaluateIn, request: Request) -> dict:
     limits = request.app.state.settings.limits
-    graph = build_graph(graph_spec(body, limits), limits)
-    evaluation = evaluate(graph, grad_output=body.grad_output, limits=limits, with_local=False)
+    spec, positions = graph_spec(body, limits)
+    with pointing_at(positions):
+        graph = build_graph(spec, limits)
+        evaluation = evaluate(graph, grad_output=body.grad_output, limits=limits, with_local=False)
     return {"program": to_pytorch(evaluation, body.grad_output)}
 
 
@@ -38,4 +40,6 @@ async def export_pytorch_of_expression(
 async def export_dot(body: EvaluateIn, request: Request) -> dict:
     """The graph in Graphviz DOT, drawn left to right."""
     limits = request.app.state.settings.limits
-    return {"dot": to_dot(build_graph(graph_spec(body, limits), limits))}
+    spec, positions = graph_spec(body, limits)
+    with pointing_at(positions):
+        return {"dot": to_dot(build_graph(spec, limits))}

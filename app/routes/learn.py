@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import datasets
 from app.errors import ApiError
-from app.routes.evaluate import graph_spec
+from app.routes.evaluate import graph_spec, pointing_at
 from app.routes.pages import render
 from app.schemas import ERROR_RESPONSES, EvaluateIn, NodeIn
 from app.serialize import number
@@ -479,8 +479,11 @@ async def surface(body: SurfaceIn) -> dict:
 async def gradient_check(body: GradcheckIn, request: Request) -> dict:
     """Autodiff gradients next to forward and central differences, over h from 1e-1 to 1e-15."""
     limits = request.app.state.settings.limits
-    spec = graph_spec(body, limits)
-    result = await run_in_threadpool(lambda: gradcheck(build_graph(spec, limits), limits=limits))
+    spec, positions = graph_spec(body, limits)
+    with pointing_at(positions):
+        result = await run_in_threadpool(
+            lambda: gradcheck(build_graph(spec, limits), limits=limits)
+        )
     return _json_safe(
         {
             "output": result.output,

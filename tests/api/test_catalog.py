@@ -99,6 +99,16 @@ def test_openapi_documents_evaluate(client):
     assert "413" in spec["paths"]["/api/evaluate"]["post"]["responses"]
 
 
+def test_openapi_example_for_evaluate_is_a_request_that_works(client):
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/api/evaluate"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].rsplit("/", 1)[-1] in spec["components"]["schemas"]
+
+    answer = client.post("/api/evaluate", json=body["example"]).json()
+
+    assert answer["nodes"]["f"]["value"] == (-2 + 5) * -4  # the course's (x + y)·z
+
+
 def test_linear_layer_preset_local_jacobian_is_w(client):
     preset = client.get("/api/presets/linear_layer").json()
     body = client.post("/api/evaluate", json=preset["graph"]).json()

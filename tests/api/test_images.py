@@ -58,6 +58,21 @@ def test_upload_follows_exif_orientation(client):
     image.save(buffer, format="JPEG", exif=exif)
     body = client.post("/api/images", params={"size": 40}, content=buffer.getvalue()).json()
     assert body["shape"] == [1, 40, 20]  # upright: taller than wide
+    assert body["original_size"] == [20, 40]  # width × height as the photo is seen
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_transparent_pixels_show_as_white_not_black(client, mode):
+    image = Image.new(mode, (8, 8), color=(0,) * len(mode))  # black, fully transparent
+    image.putpixel((0, 0), (0, 255) if mode == "LA" else (0, 0, 0, 255))  # one opaque black
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+
+    body = client.post("/api/images", params={"size": 8}, content=buffer.getvalue()).json()
+
+    grey = np.array(body["value"])[0]
+    assert grey[0, 0] == 0
+    assert np.allclose(grey.ravel()[1:], 1.0)
 
 
 @pytest.mark.parametrize(
