@@ -297,7 +297,7 @@ def _literal(token: Token) -> int | float:
             token,
             f"the number {_shortened(text)} {_at(token)} is beyond the largest float64 "
             f"(about 1.8e308)",
-            "bad_value",
+            "nonfinite_number",
         )
     return number
 

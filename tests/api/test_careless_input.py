@@ -112,7 +112,7 @@ def test_nonfinite_strings_and_big_finite_numbers_are_accepted(client):
 def test_literal_beyond_float64_is_refused_where_it_is_written(client, expression, column):
     response = client.post("/api/evaluate", json={"expression": expression})
 
-    error = assert_error(response, 422, "bad_value")
+    error = assert_error(response, 422, "nonfinite_number")
     assert error["column"] == column
     assert "beyond the largest float64" in error["message"]
 
