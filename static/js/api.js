@@ -24,9 +24,14 @@ export class ApiError extends Error {
     return this.line !== null && this.line !== undefined;
   }
 
-  /** The message without its "at line L, column C", for a page that shows the place itself. */
+  /**
+   * The message without its own "at line L, column C", for a page that shows the place
+   * itself. Another place it names ("the '(' opened at line 3, column 5") stays.
+   */
   get messageWithoutPosition() {
-    return this.message.replace(/,?\s*\(?\bat line \d+,? column \d+\)?/i, "");
+    if (!this.hasPosition) return this.message;
+    const place = `at line ${this.line},? column ${this.column ?? "\\d+"}\\b`;
+    return this.message.replace(new RegExp(`,?\\s*\\(?\\b${place}\\)?`, "i"), "");
   }
 }
 

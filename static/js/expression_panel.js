@@ -74,14 +74,18 @@ export class ExpressionPanel {
     this.status.textContent = "Not evaluated: fix the error below. The last good graph stays.";
   }
 
-  /** A syntax error: its place once, then the line with a caret under the column. */
+  /**
+   * An error with a place (a syntax error, or a shape error at the operator that made the
+   * node): the place once, then the line with a caret under the column.
+   */
   showPlace(error) {
     const lines = this.textarea.value.split("\n");
     const text = lines[error.line - 1] ?? "";
     const column = Math.max(1, error.column || 1);
     this.error.dataset.line = String(error.line);
     this.error.dataset.column = String(column);
-    delete this.error.dataset.nodeIds;
+    if (error.nodeIds.length) this.error.dataset.nodeIds = error.nodeIds.join(" ");
+    else delete this.error.dataset.nodeIds;
     this.error.append(
       h("p", { class: "syntax-message" }, [
         h("strong", { text: `Line ${error.line}, column ${column}: ` }),
@@ -90,9 +94,17 @@ export class ExpressionPanel {
       h("pre", { class: "syntax-line", "aria-hidden": "true" }, [
         h("code", { text: text || " " }),
         "\n",
-        h("code", { class: "caret", text: `${" ".repeat(column - 1)}^` }),
+        h("code", { class: "caret" }, [...caretPadding(text, column), "^"]),
       ]),
     );
+    this.noteMarked(error.nodeIds);
+  }
+
+  /** Say so when the nodes an error names are marked in the picture. */
+  noteMarked(ids) {
+    if (ids.some((id) => this.state.view?.displayOf.has(id))) {
+      this.error.append(h("p", { class: "help", text: "Marked in red in the picture." }));
+    }
   }
 
   /** An error about nodes (a shape mismatch): the nodes it names and the lines defining them. */
@@ -121,9 +133,7 @@ export class ExpressionPanel {
         ]),
       );
     }
-    if (ids.some((id) => this.state.view?.displayOf.has(id))) {
-      this.error.append(h("p", { class: "help", text: "Marked in red in the picture." }));
-    }
+    this.noteMarked(ids);
   }
 
   hideError() {
@@ -175,6 +185,21 @@ export class ExpressionPanel {
     this.undo.title = canUndo ? `Undo: ${undoLabel}` : "Nothing to undo";
     this.redo.title = canRedo ? `Redo: ${redoLabel}` : "Nothing to redo";
   }
+}
+
+/**
+ * What goes before the caret so it lands under `column` (counted in characters, as the API
+ * counts): the line's own prefix, so tabs stop at the same tab stops and wide characters
+ * (emoji, CJK) take their own width. Plain ASCII becomes spaces, one monospace column each
+ * like the character it stands for; anything else is copied and hidden, since only the
+ * character itself has its width.
+ */
+function caretPadding(line, column) {
+  const prefix = Array.from(line).slice(0, column - 1).join("");
+  // A non-ASCII run keeps the character before it, so a combining mark keeps its base.
+  return prefix.split(/([\x20-\x7e]?[^\t\x20-\x7e]+)/).map((piece, index) =>
+    index % 2 ? h("span", { class: "caret-pad", text: piece }) : piece.replace(/[^\t]/g, " "),
+  );
 }
 
 /** True when `line` is the definition `id = …` of an expression. */

@@ -317,8 +317,9 @@ export class InspectorPanel {
         ),
       ]);
       select.addEventListener("change", () => {
-        if (select.value) this.session.connect(select.value, node.id, index);
-        else this.session.disconnect(node.id, index);
+        if (!select.value) this.session.disconnect(node.id, index);
+        // A refused connection (a cycle) leaves the graph as it was: so must the select.
+        else if (!this.session.connect(select.value, node.id, index)) select.value = current;
       });
       const argName = op?.input_names?.[index] ?? op?.arg_names?.[index];
       const text = `Input ${index + 1}${argName ? ` (${argName})` : ""}`;

@@ -394,14 +394,15 @@ def test_api_error_without_position_shows_in_a_banner(page, page_errors):
     assert page.locator(".node[data-node-id='q']").count() == 1  # the last good graph
 
 
-def test_shape_error_ends_the_status_and_names_its_node(page, page_errors):
+def test_shape_error_points_at_its_operator_and_marks_its_node(page, page_errors):
     page_errors.expect(r"status of 422")
     open_page(page)
     type_expression(page, "x = 0\nf = log(x)")  # log(0) = -inf: a warning banner
     page.locator("#warning-banner").wait_for(state="visible")
     text = "x = [[1,2],[3,4]]\ny = [1,2,3]\nf = x @ y"
     expected = evaluate_via_api(page, {"expression": text})["error"]
-    assert expected["code"] == "shape_mismatch" and "line" not in expected
+    assert expected["code"] == "shape_mismatch"
+    assert (expected["line"], expected["column"]) == (3, 7)  # the @
 
     page.fill("#expression-input", text)
     error = page.locator("#expression-error")
@@ -412,10 +413,10 @@ def test_shape_error_ends_the_status_and_names_its_node(page, page_errors):
     )
     assert page.inner_text("#expression-status").startswith("Not evaluated")
     assert error.get_attribute("data-node-ids") == " ".join(expected["node_ids"])
-    assert error.inner_text().startswith("Node f: ")
+    assert error.inner_text().startswith("Line 3, column 7: ")
     assert "inner sizes 2 and 3 differ" in expected["message"]
     assert "inner sizes 2 and 3 differ" in error.inner_text()
-    assert "f = x @ y" in error.inner_text()  # the line that defines the node
+    assert "f = x @ y" in error.inner_text()  # the line, with a caret under the @
     assert page.locator("#warning-banner").is_hidden()
     # The drawn graph (the last good one) has a node f too: it is marked.
     assert page.locator(".node.is-error").evaluate_all(

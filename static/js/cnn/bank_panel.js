@@ -6,7 +6,7 @@ import { clear, h } from "../dom.js";
 import { formatShape } from "../format.js";
 import { ApiError, evaluate, latestOnly } from "./api.js";
 import { mapsOf } from "./heatmap.js";
-import { convExpression, messageOf } from "./lab.js";
+import { convExpression, messageOf, tooLargeMessageOf } from "./lab.js";
 import { BANK_DEFAULT, KERNELS } from "./kernels.js";
 import { MapGrid, listenToScale } from "./map_grid.js";
 
@@ -66,7 +66,8 @@ export class BankPanel {
       this.show(outcome.answer);
     } catch (error) {
       if (error instanceof ApiError && error.status === 0) this.state.raiseError(error.message);
-      this.showError(messageOf(error));
+      const advice = "Turn down the padding P in the kernel lab, or tick fewer kernels.";
+      this.showError(tooLargeMessageOf(error, advice) || messageOf(error));
     }
   }
 

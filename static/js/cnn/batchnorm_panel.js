@@ -34,10 +34,10 @@ export function batchNormProgram(training) {
 export class BatchNormPanel {
   /**
    * @param {import('./state.js').CnnState} state
-   * @param {{batch: HTMLElement, params: HTMLElement, modes: HTMLElement,
-   *   step: HTMLButtonElement, reset: HTMLButtonElement, stats: HTMLElement,
-   *   output: HTMLElement, legend: HTMLElement, status: HTMLElement, error: HTMLElement,
-   *   program: HTMLElement}} elements
+   * @param {{batch: HTMLElement, batchError: HTMLElement, params: HTMLElement,
+   *   modes: HTMLElement, step: HTMLButtonElement, reset: HTMLButtonElement,
+   *   stats: HTMLElement, output: HTMLElement, legend: HTMLElement, status: HTMLElement,
+   *   error: HTMLElement, program: HTMLElement}} elements
    */
   constructor(state, elements) {
     this.state = state;
@@ -85,15 +85,30 @@ export class BatchNormPanel {
       value: String(value),
       "aria-label": `sample ${i + 1}, feature ${j + 1}`,
     });
-    input.addEventListener("input", () => {
-      const number = Number(input.value);
-      const valid = input.value.trim() !== "" && Number.isFinite(number);
-      input.setAttribute("aria-invalid", valid ? "false" : "true");
-      if (!valid) return;
-      this.batch[i][j] = number;
-      this.refresh();
+    input.addEventListener("input", () => this.readBatch(input, i, j));
+    // Leaving a field without a number puts back the one the tables use.
+    input.addEventListener("change", () => {
+      if (input.getAttribute("aria-invalid") !== "true") return;
+      input.value = String(this.batch[i][j]);
+      this.readBatch(input, i, j);
     });
     return input;
+  }
+
+  /** Use a batch field's number; without one, say so and name the value still in use. */
+  readBatch(input, i, j) {
+    const number = Number(input.value);
+    const valid = input.value.trim() !== "" && Number.isFinite(number);
+    input.setAttribute("aria-invalid", valid ? "false" : "true");
+    const message = this.elements.batchError;
+    message.hidden = valid;
+    message.textContent = valid
+      ? ""
+      : `x${subscript(i + 1)}, feature ${j + 1} needs a number; the tables still use ` +
+        `${formatNumber(this.batch[i][j], 4)}.`;
+    if (!valid || number === this.batch[i][j]) return;
+    this.batch[i][j] = number;
+    this.refresh();
   }
 
   drawParams() {

@@ -1,5 +1,5 @@
 // Choosing the photo: a shipped sample, or a PNG/JPEG the student uploads (file input or drag
-// and drop). The API decodes the file; when it refuses one, its sentence is shown here.
+// and drop). The API decodes the file; when it refuses one, what is wrong is shown here.
 
 import { clear, h } from "../dom.js";
 import { formatShape } from "../format.js";

@@ -11,6 +11,7 @@ const LIMITS = {
   dilation: [1, 64],
 };
 const LETTERS = { padding: "P", stride: "S", dilation: "D" };
+const TYPING_PAUSE_MS = 400;
 
 export class KernelPanel {
   /**
@@ -25,6 +26,8 @@ export class KernelPanel {
     this.elements = elements;
     /** @type {Map<string, string>} window field → why its text was not used */
     this.refused = new Map();
+    /** @type {Map<string, number>} window field → its pending read after a pause in typing */
+    this.timers = new Map();
     this.fillPresets();
     this.showKernel(state.kernel);
     this.showWindow(state.window);
@@ -34,7 +37,10 @@ export class KernelPanel {
     elements.select.addEventListener("change", () => this.pickPreset());
     elements.size.addEventListener("change", () => this.resize());
     for (const name of Object.keys(LIMITS)) {
-      elements[name].addEventListener("input", () => this.readWindow(name));
+      // A half-typed number (the 6 of 64) must not be applied: a field is read after a pause
+      // in typing, or at once when committed (Enter, leaving the field, the arrows).
+      elements[name].addEventListener("input", () => this.scheduleRead(name));
+      elements[name].addEventListener("change", () => this.readWindow(name));
     }
     elements.same.addEventListener("click", () => this.samePadding());
   }
@@ -127,18 +133,26 @@ export class KernelPanel {
     this.showRefused();
   }
 
+  scheduleRead(name) {
+    clearTimeout(this.timers.get(name));
+    this.timers.set(name, setTimeout(() => this.readWindow(name), TYPING_PAUSE_MS));
+  }
+
   /**
    * Use a field's number when it is allowed; otherwise say what is allowed, right under the
    * fields, and send nothing: the map keeps the last allowed value, and says which.
    */
   readWindow(name) {
+    clearTimeout(this.timers.get(name));
+    this.timers.delete(name);
     const input = this.elements[name];
     const problem = windowProblem(name, input.value);
     input.setAttribute("aria-invalid", problem ? "true" : "false");
     if (problem) this.refused.set(name, problem);
     else this.refused.delete(name);
     this.showRefused();
-    if (!problem) this.state.setWindow({ [name]: Number(input.value) });
+    const number = Number(input.value);
+    if (!problem && number !== this.state.window[name]) this.state.setWindow({ [name]: number });
   }
 
   showRefused() {

@@ -49,7 +49,7 @@ export class Lab {
   }
 
   /**
-   * Send a file to the API to decode; its own error sentence is shown when it refuses.
+   * Send a file to the API to decode; a refusal says what is wrong with the file.
    * @param {File} file
    */
   async upload(file) {
@@ -57,7 +57,7 @@ export class Lab {
       const answer = await uploadImage(file, IMAGE_SIZE);
       this.state.setImage(file.name || "uploaded image", answer);
     } catch (error) {
-      this.state.failImage(messageOf(error));
+      this.state.failImage(uploadMessageOf(error));
     }
   }
 
@@ -71,7 +71,8 @@ export class Lab {
       this.state.setConv(outcome.answer);
     } catch (error) {
       if (error instanceof ApiError && error.status === 0) this.state.raiseError(error.message);
-      this.state.failConv(messageOf(error), error.details || {});
+      const tooLarge = tooLargeMessageOf(error, "Turn down the padding P.");
+      this.state.failConv(tooLarge || messageOf(error), error.details || {});
     }
   }
 }
@@ -109,7 +110,47 @@ async function convolve(image, kernel, window) {
   };
 }
 
-/** The sentence to show for an error. */
+/** The sentence to show for an error, its negative numbers with a true minus sign. */
 export function messageOf(error) {
-  return error && error.message ? error.message : String(error);
+  const message = error && error.message ? error.message : String(error);
+  return message.replace(/(^|[\s(=,])-(?=\d)/g, "$1\u2212");
+}
+
+/**
+ * For an answer the API refused as too large (413 limit_exceeded): what that means for the
+ * maps and `advice` on the control to turn down; null for any other error.
+ * @param {unknown} error
+ * @param {string} advice
+ */
+export function tooLargeMessageOf(error, advice) {
+  if (!(error instanceof ApiError) || error.status !== 413 || error.code !== "limit_exceeded") {
+    return null;
+  }
+  const count = /([\d,]+) numbers/.exec(error.message);
+  const size = count ? ` (${count[1]} numbers, more than one answer may carry)` : "";
+  return `These settings make the maps too large to show${size}. ${advice}`;
+}
+
+/**
+ * What a refused upload means for the student, by status: the API's own sentence is written
+ * for programs ("send the file itself as the request body") or names decoder internals.
+ * @param {unknown} error
+ */
+export function uploadMessageOf(error) {
+  if (!(error instanceof ApiError)) return messageOf(error);
+  if (error.status === 415) {
+    return "the file is not a PNG or JPEG picture. Choose a .png or .jpg photo.";
+  }
+  // The pixel limit's sentence reads well as it is ("the image has 8000×8000 pixels; …").
+  if (error.code === "image_too_large") return `${error.message}. Choose a smaller picture.`;
+  if (error.status === 413) {
+    const bytes = /([\d,]+) bytes/.exec(error.message);
+    const megabytes = bytes ? Number(bytes[1].replaceAll(",", "")) / 2 ** 20 : null;
+    const limit = megabytes ? ` than the ${Number(megabytes.toFixed(1))} MB the lab accepts` : "";
+    return `the file is larger${limit}. Choose a smaller photo.`;
+  }
+  if (error.status === 400) {
+    return "the file is damaged or is not a picture, so it cannot be read. Try another file.";
+  }
+  return messageOf(error);
 }

@@ -170,7 +170,8 @@ export class LenetPanel {
         h("span", { class: "prob-bar", "aria-hidden": "true" }, [
           h("span", { class: "prob-fill", style: `width: ${(100 * p).toFixed(1)}%` }),
         ]),
-        h("span", { class: "num", text: formatNumber(p, 3) }),
+        // One fixed format, so 0.100 and 0.097 line up and compare at a glance.
+        h("span", { class: "num", text: Number(p).toFixed(3) }),
         marks.length ? h("span", { class: "prob-mark", text: marks.join(", ") }) : null,
       ]);
     });

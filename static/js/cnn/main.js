@@ -103,6 +103,7 @@ function start() {
   });
   const batchNorm = new BatchNormPanel(state, {
     batch: byId("bn-batch"),
+    batchError: byId("bn-batch-error"),
     params: byId("bn-params"),
     modes: byId("bn-modes"),
     step: byId("bn-step"),

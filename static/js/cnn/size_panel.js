@@ -16,7 +16,7 @@ export class SizePanel {
     this.state = state;
     this.elements = elements;
     state.on("convEvaluated", ({ result }) => this.showResult(result));
-    state.on("convFailed", ({ details }) => this.showFailure(details || {}));
+    state.on("convFailed", () => this.showFailure());
   }
 
   showResult(result) {
@@ -34,33 +34,30 @@ export class SizePanel {
     this.showUnvisited(result.unvisited, result.window.stride);
   }
 
-  /** The API refused: the axis it names gets its (too small) size, the other none. */
-  showFailure(details) {
+  /** The API refused: both axes get their size from the formula, the too small ones marked. */
+  showFailure() {
     const size = this.elements.size;
     size.dataset.state = "failed";
     delete size.dataset.height;
     delete size.dataset.width;
     clear(size).append(h("span", { class: "size-label", text: "Output: none (see the error)" }));
-    const { kernel, window } = this.state;
-    const shown = `${details.output_size} < 1`;
-    const outSize =
-      details.output_size === undefined
-        ? null
-        : details.axis === "height"
-          ? [shown, null]
-          : [null, shown];
+    const { image, kernel, window } = this.state;
+    if (!image) return;
+    // The API names the first axis that fails; the student needs both lines finished.
+    const [, height, width] = image.shape;
+    const outSize = [height, width].map((n) => outputSize(n, kernel.value.length, window));
     this.showFormula(kernel.value.length, window, outSize);
     clear(this.elements.unvisited);
   }
 
-  /** Both axes with the numbers in, ending in the API's size (or nothing when it refused). */
+  /** Both axes with the numbers in, each ending in its size (marked when below 1). */
   showFormula(kernelSize, window, outSize) {
     const image = this.state.image;
     if (!image) return;
     const [, height, width] = image.shape;
     const lines = [
-      ["H", height, outSize && outSize[0]],
-      ["W", width, outSize && outSize[1]],
+      ["H", height, outSize[0]],
+      ["W", width, outSize[1]],
     ].map(([letter, size, out]) => axisLine(letter, size, kernelSize, window, out));
     const tex = String.raw`\begin{aligned}${lines.join(String.raw`\\[4pt]`)}\end{aligned}`;
     clear(this.elements.formula).append(
@@ -100,9 +97,14 @@ function axisLine(letter, size, kernelSize, window, out) {
   const { padding, stride, dilation } = window;
   const top = String.raw`${size} + 2\cdot ${padding} - ${dilation}\cdot(${kernelSize} - 1) - 1`;
   const numbers = String.raw`\left\lfloor \frac{${top}}{${stride}} \right\rfloor + 1`;
-  // An axis without a known size (the API stopped at the other one) shows the formula alone.
-  const result = out === null || out === undefined ? "" : ` = ${out}`;
+  const result = ` = ${out}${out < 1 ? " < 1" : ""}`;
   return String.raw`${letter}' &= ${numbers}${result}`;
+}
+
+/** ⌊(W + 2P − D(K − 1) − 1)/S⌋ + 1 along one axis; below 1 when the kernel does not fit. */
+function outputSize(size, kernelSize, window) {
+  const { padding, stride, dilation } = window;
+  return Math.floor((size + 2 * padding - dilation * (kernelSize - 1) - 1) / stride) + 1;
 }
 
 function listText(word, indices) {
