@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
+from tests.browser.test_cnn import shown_size
 
 pytestmark = pytest.mark.browser
 
@@ -133,11 +134,6 @@ def open_lab(page) -> list[int]:
     answer = page.request.get(f"/api/images/{name}?mode=grey&size=128")
     assert answer.ok
     return answer.json()["shape"]
-
-
-def shown_size(page) -> tuple[int, int]:
-    size = page.locator("#output-size")
-    return int(size.get_attribute("data-height")), int(size.get_attribute("data-width"))
 
 
 def commit_field(page, selector: str, text: str) -> None:

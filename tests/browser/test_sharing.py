@@ -82,6 +82,17 @@ def centre(page, selector: str) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
+def drag_node(page, node_id: str, dx: float, dy: float) -> None:
+    """Move a node by (dx, dy) pixels with the mouse and wait for the redrawn picture."""
+    x, y = centre(page, f".node[data-node-id='{node_id}'] .node-shape")
+    before = revision(page)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y + dy, steps=5)
+    page.mouse.up()
+    wait_for_new_drawing(page, before)
+
+
 def drag_to_connect(page, source: str, target: str, index: int) -> None:
     """Press on the source's output port and release on the target's input port."""
     page.locator("#canvas-frame").scroll_into_view_if_needed()
@@ -406,12 +417,7 @@ def test_moved_node_keeps_its_position_when_saved(page):
     other = ".node[data-node-id='x'] .node-shape"
     x, y = centre(page, node)
     gap = (x - centre(page, other)[0], y - centre(page, other)[1])
-    before = revision(page)
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 30, y - 40, steps=5)
-    page.mouse.up()
-    wait_for_new_drawing(page, before)
+    drag_node(page, "z", 30, -40)
     # The node lands where it was dropped, relative to the nodes that stayed.
     moved = centre(page, node)
     anchor = centre(page, other)
@@ -439,13 +445,7 @@ def test_typing_keeps_the_position_of_nodes_the_text_keeps(page):
     page.locator("#canvas-frame").scroll_into_view_if_needed()
     node = ".node[data-node-id='z'] .node-shape"
     other = ".node[data-node-id='x'] .node-shape"
-    x, y = centre(page, node)
-    before = revision(page)
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 30, y - 40, steps=5)
-    page.mouse.up()
-    wait_for_new_drawing(page, before)
+    drag_node(page, "z", 30, -40)
     gap = (
         centre(page, node)[0] - centre(page, other)[0],
         centre(page, node)[1] - centre(page, other)[1],
