@@ -90,24 +90,17 @@ def graph_spec(body: EvaluateIn, limits: Limits) -> tuple[dict, dict[str, tuple[
 
 def _set_inputs(nodes: list[dict], inputs: dict) -> None:
     """`inputs` sets the value of an input leaf by id, as it does for an expression."""
-    leaves = {node["id"]: node for node in nodes if node["op"] == "input"}
-    computed = sorted(
-        node["id"] for node in nodes if node["id"] in inputs and node["op"] != "input"
-    )
-    if computed:
-        raise ApiError(
-            422,
-            "unknown_input",
-            f"inputs gives a value for {computed[0]!r}, a {_op_of(nodes, computed[0])} node that "
-            f"computes its value; only input nodes can be given one",
-        )
-    for name, value in inputs.items():
-        if name in leaves:
-            leaves[name]["value"] = value
-
-
-def _op_of(nodes: list[dict], node_id: str) -> str:
-    return next(node["op"] for node in nodes if node["id"] == node_id)
+    for node in nodes:
+        if node["id"] not in inputs:
+            continue
+        if node["op"] != "input":
+            raise ApiError(
+                422,
+                "unknown_input",
+                f"inputs gives a value for {node['id']!r}, a {node['op']} node that computes "
+                f"its value; only input nodes can be given one",
+            )
+        node["value"] = inputs[node["id"]]
 
 
 def ignored_inputs(inputs: dict | None, spec: dict) -> str | None:
