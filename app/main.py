@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the graph store (migrating it) before the first request; close it at shutdown."""
     app.state.store = await run_in_threadpool(open_store, app.state.settings)
+    log.info("freed memory is kept for reuse: %s", "yes" if keep_freed_memory() else "no glibc")
     try:
         yield
     finally:

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
-
-log = logging.getLogger(__name__)
 
 # glibc's parameter numbers (malloc.h).
 M_TRIM_THRESHOLD = -1
@@ -51,5 +48,4 @@ def keep_freed_memory() -> bool:
     settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD),
                 (M_TOP_PAD, TOP_PAD))  # fmt: skip
     _tuned = all(mallopt(parameter, value) == 1 for parameter, value in settings)
-    log.info("malloc keeps freed memory for reuse: %s", "yes" if _tuned else "refused")
     return _tuned
