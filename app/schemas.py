@@ -79,10 +79,30 @@ class NodeIn(BaseModel):
     position: dict[str, float] | None = None
 
 
+# The course's first example, f = (x + y)·z at x = -2, y = 5, z = -4: what /docs puts in
+# "Try it out" for the routes that take a graph or an expression.
+COURSE_EXPRESSION = "x = -2\ny = 5\nz = -4\nf = (x + y) * z"
+COURSE_GRAPH = {
+    "nodes": [
+        {"id": "x", "op": "input", "value": -2},
+        {"id": "y", "op": "input", "value": 5},
+        {"id": "z", "op": "input", "value": -4},
+        {"id": "q", "op": "add", "inputs": ["x", "y"]},
+        {"id": "f", "op": "mul", "inputs": ["q", "z"]},
+    ],
+    "output": "f",
+}
+
+
+def example(body: dict) -> ConfigDict:
+    """A model's config with `body` as the request /docs offers; it must be one that works."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [body]})
+
+
 class EvaluateIn(BaseModel):
     """A graph (`nodes` + `output`) or an `expression`, with optional input values."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example({"expression": COURSE_EXPRESSION})
 
     schema_version: Literal[1] = 1
     nodes: list[NodeIn] | None = None
@@ -101,7 +121,7 @@ class EvaluateIn(BaseModel):
 class ParseIn(BaseModel):
     """An expression to turn into graph JSON."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example({"expression": COURSE_EXPRESSION})
 
     expression: str
     inputs: dict[str, ValueIn] | None = None
@@ -177,7 +197,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 class SavedGraphIn(BaseModel):
     """A graph to save and share, with its title, description and teaching options."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example({"title": "(x + y)·z", "hidden": ["q"], **COURSE_GRAPH})
 
     schema_version: Literal[1] = 1
     title: str | None = Field(default=None, description="Up to 200 characters.")

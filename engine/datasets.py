@@ -70,6 +70,7 @@ def line(samples: int = 40, noise: float = 0.5, seed: int = 0, slope=1.5, interc
     """Points near y = slope·x + intercept, x in [-2, 2]: a linear regression with 2 parameters."""
     rng = np.random.default_rng(seed)
     _check_samples(samples)
+    _check_noise(noise)
     x = rng.uniform(-2.0, 2.0, samples)
     y = slope * x + intercept + noise * rng.standard_normal(samples)
     return x.reshape(-1, 1), y
@@ -93,9 +94,13 @@ def _check_samples(samples: int) -> None:
         raise LimitError(f"a toy data set has at most {MAX_SAMPLES:,} samples, got {samples:,}")
 
 
-def _finish(points, first: int, second: int, noise: float, rng):
+def _check_noise(noise: float) -> None:
     if not np.isfinite(noise) or noise < 0:
         raise EngineError(f"noise must be a number ≥ 0, got {noise!r}", code="bad_noise")
+
+
+def _finish(points, first: int, second: int, noise: float, rng):
+    _check_noise(noise)
     points = points + noise * rng.standard_normal(points.shape)
     labels = np.concatenate([np.zeros(first), np.ones(second)])
     return points, labels

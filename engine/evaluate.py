@@ -82,7 +82,7 @@ def evaluate(
     with_local: bool = True,
 ) -> Evaluation:
     """Run the forward pass, then the backward pass from the output."""
-    clock = _Clock(limits)
+    clock = Clock(limits)
     with np.errstate(all="ignore"):
         aux: dict[str, dict] = {}
         kept: dict[str, Any] = {}
@@ -101,7 +101,7 @@ def evaluate(
     return evaluation
 
 
-class _Clock:
+class Clock:
     """Stops an evaluation that runs past its time budget."""
 
     # Reading the clock costs about as much as a scalar op, so look every few nodes.
@@ -123,7 +123,7 @@ class _Clock:
 def forward(
     graph: Graph,
     limits: Limits = DEFAULT_LIMITS,
-    clock: _Clock | None = None,
+    clock: Clock | None = None,
     aux: dict | None = None,
     kept: dict | None = None,
 ) -> tuple[dict, list[Warning_], str | None]:
@@ -135,7 +135,7 @@ def forward(
     values: dict[str, Any] = {}
     warnings: list[Warning_] = []
     first_nonfinite = None
-    clock = clock or _Clock(limits)
+    clock = clock or Clock(limits)
     elements = 0
     countdown = 0
 
@@ -151,7 +151,7 @@ def forward(
 
         countdown -= 1
         if countdown <= 0:
-            countdown = _Clock.EVERY
+            countdown = Clock.EVERY
             clock.check(node_id)
         args = tuple(map(values.__getitem__, node.inputs))
         try:
@@ -233,7 +233,7 @@ def backward(
     grad_output: Any,
     limits: Limits,
     with_local: bool,
-    clock: _Clock,
+    clock: Clock,
     kept: dict | None = None,
 ) -> None:
     """Propagate gradients from the output back to the inputs, filling every edge."""
@@ -267,7 +267,7 @@ def backward(
             continue
         countdown -= 1
         if countdown <= 0:
-            countdown = _Clock.EVERY
+            countdown = Clock.EVERY
             clock.check(node_id)
 
         args = tuple(map(values.__getitem__, node.inputs))

@@ -442,20 +442,17 @@ class _Parser:
         """
         for name in self.inputs:
             node_id = self.names.get(name)
-            if node_id is None:
+            if node_id is None or node_id == name and self.by_id[name]["op"] == "input":
                 continue
-            if node_id != name and self.by_id[node_id]["op"] == "input":
-                raise GraphError(
-                    f"inputs gives a value for '{name}', which the expression makes another "
-                    f"name for '{node_id}'; give the value to '{node_id}'",
-                    code="unknown_input",
-                )
-            if self.by_id[node_id]["op"] != "input":
-                raise GraphError(
-                    f"inputs gives a value for '{name}', but the expression computes '{name}' "
-                    f"({_at(self.definitions[name])}); only a name set to a number can be given",
-                    code="unknown_input",
-                )
+            definition = self.definitions[name]
+            if self.by_id[node_id]["op"] == "input":
+                problem = f"the expression makes '{name}' another name for '{node_id}' "
+                problem += f"{_at(definition)}; give the value to '{node_id}'"
+            else:
+                problem = f"the expression computes '{name}' {_at(definition)}; only a name "
+                problem += "set to a number can be given one"
+            raise _error(definition, f"inputs gives a value for '{name}', but {problem}",
+                         "unknown_input")  # fmt: skip
 
     def statement(self) -> tuple[str, Token | None]:
         """One statement; returns its node id and, for a bare expression, its first token."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import EngineError, LimitError
-from engine.evaluate import evaluate, forward
+from engine.evaluate import Clock, evaluate, forward
 from engine.graph import Graph
 from engine.limits import DEFAULT_LIMITS, Limits
 
@@ -75,7 +75,8 @@ def vector_error(estimate: np.ndarray, exact: np.ndarray) -> float:
     scale = max(np.linalg.norm(estimate), np.linalg.norm(exact))
     if scale == 0:
         return 0.0
-    error = float(np.linalg.norm(estimate - exact) / scale)
+    with np.errstate(all="ignore"):  # inf / inf where the gradient itself is infinite
+        error = float(np.linalg.norm(estimate - exact) / scale)
     return error if np.isfinite(error) else float("inf")
 
 
@@ -89,19 +90,27 @@ def gradcheck(
     notes = list(evaluation.notes)
     exact = np.array([_grad_at(evaluation.grads.get(node), index) for node, index in elements])
 
-    base = _output(graph, limits)
+    # One time budget for the whole sweep: each pass alone may be quick while hundreds of
+    # them are not.
+    clock = Clock(limits)
+    base = _output(graph, limits, clock)
     forward_estimates = np.zeros((len(steps), len(elements)))
     central_estimates = np.zeros((len(steps), len(elements)))
     with np.errstate(all="ignore"):
         for row, h in enumerate(steps):
             for column, (node, index) in enumerate(elements):
-                above = _shifted_output(graph, node, index, h, limits)
-                below = _shifted_output(graph, node, index, -h, limits)
+                above = _shifted_output(graph, node, index, h, limits, clock)
+                below = _shifted_output(graph, node, index, -h, limits, clock)
                 forward_estimates[row, column] = (above - base) / h
                 central_estimates[row, column] = (above - below) / (2 * h)
 
     forward_errors = [vector_error(e, exact) for e in forward_estimates]
     central_errors = [vector_error(e, exact) for e in central_estimates]
+    if not np.isfinite(min(forward_errors + central_errors)):
+        notes.append(
+            "No step h gives a finite error: the output or a gradient is not finite at these "
+            "values (sqrt or log at 0, say), so no h is best and the plot has nothing to show."
+        )
     best_forward = int(np.argmin(forward_errors))
     best_central = int(np.argmin(central_errors))
     inputs = [
@@ -173,12 +182,14 @@ def _grad_at(value, index: tuple[int, ...]) -> float:
     return float(value[index]) if index else float(value)
 
 
-def _output(graph: Graph, limits: Limits) -> float:
-    values, _, _ = forward(graph, limits)
+def _output(graph: Graph, limits: Limits, clock: Clock) -> float:
+    values, _, _ = forward(graph, limits, clock)
     return float(np.sum(values[graph.output]))
 
 
-def _shifted_output(graph: Graph, node_id: str, index: tuple, h: float, limits: Limits) -> float:
+def _shifted_output(
+    graph: Graph, node_id: str, index: tuple, h: float, limits: Limits, clock: Clock
+) -> float:
     """f with one input element moved by h; the node's value is put back afterwards."""
     node = graph.nodes[node_id]
     original = node.value
@@ -189,6 +200,6 @@ def _shifted_output(graph: Graph, node_id: str, index: tuple, h: float, limits: 
     else:
         node.value = np.float64(original + h)
     try:
-        return _output(graph, limits)
+        return _output(graph, limits, clock)
     finally:
         node.value = original

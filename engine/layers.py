@@ -216,10 +216,12 @@ def pool_window(
 
 def _checked(layer: dict) -> tuple[str, dict]:
     """The layer's op and its keys with aliases resolved; unknown ops and keys are errors."""
-    if not isinstance(layer, dict) or layer.get("op") not in _LAYER_KEYS:
-        op = layer.get("op") if isinstance(layer, dict) else layer
+    op = layer.get("op") if isinstance(layer, dict) else None
+    if not isinstance(op, str) or op not in _LAYER_KEYS:
+        shown = repr(op if isinstance(layer, dict) else layer)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
         raise EngineError(
-            f"unknown layer {op!r}; the layers are: {', '.join(LAYER_OPS)}",
+            f"unknown layer {shown}; the layers are: {', '.join(LAYER_OPS)}",
             code="unknown_layer",
         )
     op = layer["op"]

@@ -325,6 +325,12 @@ class TrainSettings:
 
 def check_settings(settings: TrainSettings, rows: int, parameters: int) -> None:
     """Refuse settings that cannot train, each with a sentence that says which and why."""
+    if rows < 1:
+        raise EngineError(
+            "no rows are left to train on: the test fraction takes them all; use more "
+            "samples or a smaller test fraction",
+            code="empty_training_set",
+        )
     if settings.optimizer not in OPTIMIZERS:
         raise EngineError(
             f"unknown optimizer {settings.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}",
@@ -554,6 +560,7 @@ class Trainer:
         report = _Reporter(self, emit, flush_seconds, regions_seconds)
         reason, message = "finished", ""
         with np.errstate(all="ignore"):
+            start_loss = self.loss_on(self.data.X, self.data.y)
             while self.step_count < self.settings.steps:
                 if should_stop():
                     reason = "stopped"
@@ -570,13 +577,35 @@ class Trainer:
                     break
                 if self.step_count % self.steps_per_epoch == 0:
                     report.epoch()
-        return report.finish(reason, message)
+                    grown = _grown_message(start_loss, report.last_epoch["train_loss"], self)
+                    if grown:
+                        reason, message = "diverged", grown
+                        break
+        summary = report.finish(reason, message)
+        grown = _grown_message(start_loss, summary.loss, self)
+        if summary.reason == "finished" and grown:
+            summary.reason, summary.message = "diverged", grown
+        return summary
 
     def _time_message(self) -> str:
         return (
             f"stopped at the time limit of {self.settings.max_seconds:g} s after "
             f"{self.step_count:,} steps"
         )
+
+
+# A full-data loss this many times the starting one means the steps overshoot and grow,
+# even while every number is still finite (cross-entropy grows without overflowing).
+GROWTH_LIMIT = 1e4
+
+
+def _grown_message(start: float, loss: float | None, trainer: Trainer) -> str | None:
+    if loss is None or not math.isfinite(loss) or loss <= GROWTH_LIMIT * max(start, 1e-12):
+        return None
+    return (
+        f"the training loss grew from {start:.4g} to {loss:.4g} by step {trainer.step_count}: "
+        "the updates overshoot and grow; try a smaller learning rate"
+    )
 
 
 def _diverged_message(loss: float, step: int) -> str:
@@ -660,11 +689,14 @@ class _Reporter:
                 self.epoch()
             self.regions()
         last = self.last_epoch or {}
+        # A run that diverged to a non-finite loss has no loss to show; one stopped because
+        # the loss grew has just measured it, at this very step.
+        current = reason != "diverged" or last.get("step") == trainer.step_count
         return RunSummary(
             reason=reason,
             steps=trainer.step_count,
             seconds=self.elapsed(),
-            loss=last.get("train_loss") if reason != "diverged" else math.nan,
+            loss=last.get("train_loss") if current else math.nan,
             train_accuracy=last.get("train_accuracy"),
             test_accuracy=last.get("test_accuracy"),
             message=message,

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from app.cnn import run_lenet5
-from app.schemas import ERROR_RESPONSES
+from app.schemas import ERROR_RESPONSES, example
 from app.serialize import json_response
 
 router = APIRouter(tags=["cnn"])
 
 
 class LeNetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Which digit LeNet-5 reads."""
+
+    model_config = example({"digit": 3})
 
     digit: int = Field(ge=0, le=9, description="Which shipped handwritten digit to classify.")
 

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.errors import ApiError
 from app.schemas import (
+    COURSE_EXPRESSION,
     ERROR_RESPONSES,
     EvaluateIn,
     EvaluateOut,
@@ -160,9 +161,7 @@ class ResponseCache:
     "/api/evaluate",
     response_model=EvaluateOut,
     responses=ERROR_RESPONSES,
-    openapi_extra=body_schema(
-        EvaluateIn, {"expression": "x = -2\ny = 5\nz = -4\nf = (x + y) * z"}
-    ),
+    openapi_extra=body_schema(EvaluateIn, {"expression": COURSE_EXPRESSION}),
 )
 async def evaluate_graph(request: Request) -> Response:
     """Run the forward and backward passes; return values and every edge's gradients."""

@@ -78,8 +78,8 @@ EditToken = Annotated[str | None, Depends(edit_token)]
 )
 def create_graph(body: SavedGraphIn, request: Request, store: Store) -> dict:
     """Save a graph; the answer holds its id and its edit token, shown only this once."""
-    count_save(request)
     document = saved_document(body, request.app.state.settings)
+    count_save(request)  # after the checks: a refused graph is no save
     revision, token = store.create(document, body.title or "")
     return {
         "id": revision.graph_id,
@@ -106,8 +106,8 @@ def update_graph(
     """Overwrite a saved graph (needs its edit token); the earlier revision is kept."""
     # Who may write is answered before what is written; update() checks again, under a lock.
     store.authorize(graph_id, token)
-    count_save(request)
     document = saved_document(body, request.app.state.settings)
+    count_save(request)
     revision = store.update(graph_id, token, document, body.title or "")
     return {"id": revision.graph_id, "revision": revision.number, "saved_at": revision.saved_at}
 

@@ -5,19 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.errors import ApiError
-from app.schemas import ERROR_RESPONSES
+from app.schemas import ERROR_RESPONSES, example
 from engine.layers import describe_stack, receptive_box, receptive_fields, unvisited
 
 router = APIRouter(tags=["layers"])
 
 
+# LeNet-5's first layers, the stack of figure 5.13.
+LENET_FRONT = [
+    {"op": "conv2d", "in_channels": 1, "out_channels": 6, "kernel_size": 5},
+    {"op": "tanh"},
+    {"op": "avg_pool2d", "kernel_size": 2},
+    {"op": "conv2d", "in_channels": 6, "out_channels": 16, "kernel_size": 5},
+]
+
+
 class StackIn(BaseModel):
     """A stack of layers applied to an image of `input_shape` (C, H, W; no batch axis)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example({"input_shape": [1, 32, 32], "layers": LENET_FRONT})
 
     input_shape: list[int] = Field(min_length=1, max_length=3)
     layers: list[dict[str, Any]] = Field(max_length=64)
@@ -29,7 +38,7 @@ class ReceptiveFieldIn(BaseModel):
     Receptive-field sizes need no image; the boxes of one output position do.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example({"input_shape": [1, 32, 32], "layers": LENET_FRONT, "position": [2, 3]})
 
     input_shape: list[int] | None = Field(default=None, min_length=3, max_length=3)
     layers: list[dict[str, Any]] = Field(max_length=64)

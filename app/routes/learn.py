@@ -12,10 +12,11 @@ import functools
 import json
 import logging
 import math
+import re
 import secrets
 import threading
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Header, Query, Request
@@ -27,7 +28,7 @@ from app import datasets
 from app.errors import ApiError
 from app.routes.evaluate import graph_spec, pointing_at
 from app.routes.pages import render
-from app.schemas import ERROR_RESPONSES, EvaluateIn, NodeIn
+from app.schemas import ERROR_RESPONSES, EvaluateIn, NodeIn, example
 from app.serialize import number
 from engine import swell
 from engine.datasets import split
@@ -109,7 +110,14 @@ class OptimizerIn(BaseModel):
 class TrainIn(BaseModel):
     """Everything a training run needs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example(
+        {
+            "dataset": {"name": "moons", "samples": 200},
+            "model": {"kind": "mlp", "hidden": [8]},
+            "optimizer": {"name": "sgd", "learning_rate": 0.1},
+            "steps": 200,
+        }
+    )
 
     dataset: DatasetIn = Field(default_factory=DatasetIn)
     model: ModelIn = Field(default_factory=ModelIn)
@@ -122,15 +130,24 @@ class TrainIn(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seeds the order of the batches.")
 
 
+StartCoordinate = Annotated[float, Field(ge=-1_000, le=1_000)]
+
+
 class SurfaceIn(BaseModel):
     """The 1-D linear regression whose loss surface is drawn, and the optimizers' settings."""
 
-    model_config = ConfigDict(extra="forbid")
+    # "inf" and "nan" would make every loss on the surface nan.
+    model_config = ConfigDict(
+        **example({"start": [-1.0, 2.5], "learning_rate": 0.1, "steps": 25}),
+        allow_inf_nan=False,
+    )
 
     samples: int = 40
-    noise: float = 0.5
+    noise: float = Field(default=0.5, ge=0)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
-    start: tuple[float, float] = (-1.0, 2.5)
+    # The surface is drawn around the start and the minimum; a start far off (1e300) would
+    # make the plot one point and every step overflow.
+    start: tuple[StartCoordinate, StartCoordinate] = (-1.0, 2.5)
     learning_rate: float = 0.1
     batch_size: int = 8
     steps: int = 25
@@ -157,13 +174,25 @@ class TrainingRun:
         self.lock = threading.Lock()
         self.created = time.time()
         self.followers = 0
-        self.left_at: float | None = None
+        # A run nobody has followed yet counts as left at its start: one that no page or
+        # client ever reads stops after ABANDON_SECONDS instead of holding a slot.
+        self.left_at: float | None = time.monotonic()
 
     def follow(self, joining: bool) -> None:
         """Count the event streams reading this run (called on the event loop)."""
         with self.lock:
             self.followers += 1 if joining else -1
             self.left_at = None if self.followers else time.monotonic()
+
+    def seen(self) -> None:
+        """A client asked for the run's status: it is still wanted, stream or not."""
+        with self.lock:
+            if not self.followers:
+                self.left_at = time.monotonic()
+
+    def seconds_left(self) -> float:
+        """The most this run can still take, by its time limit."""
+        return max(0.0, self.created + self.trainer.settings.max_seconds - time.time())
 
     def should_stop(self) -> bool:
         """Stop when asked, or when every follower has been gone for ABANDON_SECONDS."""
@@ -231,13 +260,15 @@ class RunRegistry:
     def start(self, trainer: Trainer, description: dict) -> TrainingRun:
         """Start a run in its own thread, or refuse with 429 when too many are training."""
         with self.lock:
-            running = sum(run.status == "running" for run in self.runs.values())
-            if running >= self.max_running:
+            running = [run for run in self.runs.values() if run.status == "running"]
+            if len(running) >= self.max_running:
+                wait = max(1, math.ceil(min(run.seconds_left() for run in running)))
                 raise ApiError(
                     429,
                     "too_many_runs",
-                    f"{running} training runs are already going (the limit is "
-                    f"{self.max_running}); stop one or wait for it to finish",
+                    f"{len(running)} training runs are already going, the most this server "
+                    f"trains at once; one ends within {wait} s, so try again then",
+                    headers={"Retry-After": str(wait)},
                 )
             self._forget_old()
             run = TrainingRun(secrets.token_urlsafe(9), trainer, description)
@@ -375,8 +406,10 @@ async def start_training(body: TrainIn, request: Request) -> dict:
 
 @router.get("/api/train/{run_id}", responses=ERROR_RESPONSES)
 async def training_status(run_id: str, request: Request) -> dict:
-    """A run's status and, once it ended, how."""
-    return registry(request).get(run_id).to_json()
+    """A run's status and, once it ended, how. Asking keeps a run alive as a stream does."""
+    run = registry(request).get(run_id)
+    run.seen()
+    return run.to_json()
 
 
 @router.post("/api/train/{run_id}/stop", responses=ERROR_RESPONSES)
@@ -404,10 +437,15 @@ async def training_events(
     )
 
 
+_EVENT_ID = re.compile(r"[0-9]{1,9}")
+
+
 def _resume_index(last_event_id: str | None, after: int | None) -> int:
     if after is not None:
         return max(0, after + 1)
-    if last_event_id is not None and last_event_id.strip().isdigit():
+    # Only an id this server could have sent: ASCII digits, no more than a run has events.
+    # Anything else ("²", a 5,000-digit number) starts the stream from the beginning.
+    if last_event_id is not None and _EVENT_ID.fullmatch(last_event_id.strip()):
         return int(last_event_id) + 1
     return 0
 

@@ -104,3 +104,45 @@ def test_every_expression_error_is_400(client, text):
 )
 def test_negative_seed_is_422(client, route, body):
     assert client.post(route, json=body).status_code == 422
+
+
+def test_training_with_every_row_held_out_is_422(client):
+    body = {"dataset": {"name": "moons", "samples": 4, "test_fraction": 0.9}, "steps": 5}
+
+    assert_4xx(client.post("/api/train", json=body), 422, "empty_training_set")
+
+
+@pytest.mark.parametrize("last_event_id", ["\u00b2", "9" * 5_000, "-3", "1e3"])
+def test_odd_last_event_id_replays_the_stream_from_the_start(client, last_event_id):
+    run = client.post("/api/train", json={"steps": 3}).json()
+    # httpx sends str headers as ASCII; the superscript two goes as the byte 0xB2.
+    headers = {"Last-Event-ID": last_event_id.encode("latin-1")}
+
+    with client.stream("GET", run["events_url"], headers=headers) as stream:
+        assert stream.status_code == 200
+        first = next(line for line in stream.iter_lines() if line.startswith("id:"))
+
+    assert first == "id: 0"
+
+
+@pytest.mark.parametrize("op", [["conv2d"], {"a": 1}, 3])
+def test_layer_whose_op_is_not_a_name_is_422(client, op):
+    layers = [{"op": op}]
+    for route in ("/api/layers", "/api/receptive-field"):
+        body = {"input_shape": [1, 28, 28], "layers": layers}
+        assert_4xx(client.post(route, json=body), 422, "unknown_layer")
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"start": ["inf", 0]}, {"start": ["nan", 0]}, {"start": [1e300, 2.5]}, {"noise": "nan"},
+     {"noise": -5}],
+)  # fmt: skip
+def test_loss_surface_refuses_settings_that_make_every_loss_nan(client, settings):
+    assert_4xx(client.post("/api/loss-surface", json=settings), 422, "invalid_request")
+
+
+def test_line_data_refuses_negative_noise_for_training(client):
+    body = {"dataset": {"name": "line", "noise": -5}, "steps": 5}
+
+    assert_4xx(client.post("/api/train", json=body), 422, "bad_noise")

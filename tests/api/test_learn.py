@@ -177,6 +177,10 @@ def test_a_third_concurrent_run_is_refused_with_429():
 
         assert third.status_code == 429
         assert third.json()["error"]["code"] == "too_many_runs"
+        # The slots are other people's: the answer says when to try again, not "stop one".
+        wait = int(third.headers["retry-after"])
+        assert 1 <= wait <= SLOW_RUN.get("max_seconds", 20)
+        assert f"within {wait} s" in third.json()["error"]["message"]
         assert train(fresh, {"steps": 5})["run_id"]  # free again once they stopped
 
 
@@ -351,3 +355,15 @@ def test_a_run_whose_followers_all_left_asks_to_stop(monkeypatch):
     rejoined = run.should_stop()
 
     assert (watched, abandoned, rejoined) == (False, True, False)
+
+
+def test_a_run_nobody_follows_stops_unless_its_status_is_asked_for(monkeypatch):
+    monkeypatch.setattr(learn, "ABANDON_SECONDS", 0.01)
+    never_read = learn.TrainingRun("r", trainer=None, description={})
+    polled = learn.TrainingRun("p", trainer=None, description={})
+
+    time.sleep(0.05)
+    polled.seen()
+
+    assert never_read.should_stop() is True
+    assert polled.should_stop() is False

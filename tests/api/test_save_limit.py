@@ -22,6 +22,8 @@ def test_saves_past_the_limit_are_429_until_the_minute_passes(tmp_path):
     with TestClient(app, raise_server_exceptions=False, client=("10.0.0.1", 1)) as first:
         # Outside `with`: the app is already started, and shuts down once, with `first`.
         second = TestClient(app, raise_server_exceptions=False, client=("10.0.0.2", 1))
+        for _ in range(5):  # refused graphs are not saves and use up nothing
+            assert first.post("/api/graphs", json={**GRAPH, "output": "nope"}).status_code == 422
         created = first.post("/api/graphs", json=GRAPH).json()
         token = {"Authorization": f"Bearer {created['edit_token']}"}
         assert (

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from engine.errors import EngineError, LimitError
+from engine.evaluate import evaluate
 from engine.gradcheck import DEFAULT_STEPS, gradcheck, relative_error
 from engine.graph import build_graph
+from engine.limits import Limits
 from engine.ops import OPS
 
 # A point inside every scalar op's domain, away from kinks (relu, abs, max, min) and ties.
@@ -152,3 +154,36 @@ def test_gradcheck_refuses_too_many_input_numbers():
 
     with pytest.raises(LimitError, match="at most 64"):
         gradcheck(build_graph(spec))
+
+
+def test_whole_sweep_has_one_time_budget():
+    # Each forward pass is quick; the 2 · 8 · 29 passes of the sweep together are not.
+    spec = {
+        "nodes": [
+            {"id": "x", "op": "input", "value": [0.5] * 8},
+            {"id": "m", "op": "matmul", "inputs": ["x", "x"]},
+            {"id": "f", "op": "exp", "inputs": ["m"]},
+        ],
+        "output": "f",
+    }
+    graph = build_graph(spec)
+    single = Limits(max_seconds=0.05)
+    evaluate(graph, limits=single)  # one pass fits the budget easily
+
+    with pytest.raises(LimitError, match="longer than the limit"):
+        gradcheck(graph, limits=Limits(max_seconds=0.002))
+
+
+def test_sweep_with_no_finite_error_says_no_h_is_best():
+    spec = {
+        "nodes": [
+            {"id": "x", "op": "input", "value": 0.0},
+            {"id": "f", "op": "sqrt", "inputs": ["x"]},
+        ],
+        "output": "f",
+    }
+
+    result = gradcheck(build_graph(spec))
+
+    assert math.isinf(result.inputs[0].autodiff)  # d√x/dx at 0
+    assert any("no h is best" in note for note in result.notes)

@@ -281,6 +281,21 @@ def test_run_reports_divergence():
     assert summary.steps < 2000
 
 
+def test_run_whose_finite_loss_explodes_is_called_diverged():
+    # Cross-entropy grows linearly in the logits, so a huge step never overflows it.
+    X, y = datasets.two_moons(100, noise=0.1, seed=0)
+    model = build_model(X, y, "mlp", "cross_entropy", (8,), seed=0)
+    settings = TrainSettings("gd", learning_rate=1e6, steps=50)
+    trainer = Trainer(model, Data(X, y, X[:0], y[:0]), settings)
+    start = trainer.loss_on(X, y)
+
+    summary = trainer.run(lambda event: None)
+
+    assert summary.reason == "diverged"
+    assert math.isfinite(summary.loss) and summary.loss > 1e4 * start
+    assert "grew from" in summary.message and "smaller learning rate" in summary.message
+
+
 def test_run_ends_at_its_time_limit():
     trainer = tiny_trainer("gd", learning_rate=0.01, steps=20_000, max_seconds=0.05)
 
