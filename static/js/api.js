@@ -8,10 +8,12 @@ export class ApiError extends Error {
    * @param {number} status
    * @param {{code?: string, message?: string, line?: number, column?: number,
    *   node_ids?: string[], details?: Object}} body
+   * @param {number|null} [retryAfter]  seconds the server asked to wait (its Retry-After)
    */
-  constructor(status, body) {
+  constructor(status, body, retryAfter = null) {
     super(body.message || `The server answered with status ${status}.`);
     this.status = status;
+    this.retryAfter = retryAfter;
     this.code = body.code || "http_error";
     this.line = body.line ?? null;
     this.column = body.column ?? null;
@@ -82,7 +84,15 @@ async function readAnswer(response) {
   }
   if (response.ok && payload !== null) return payload;
   const error = payload && payload.error ? payload.error : {};
-  throw new ApiError(response.status, error);
+  throw new ApiError(response.status, error, retryAfterSeconds(response.headers));
+}
+
+/** Retry-After in seconds (it may be a number of seconds or a date), or null. */
+function retryAfterSeconds(headers) {
+  const text = (headers.get("Retry-After") || "").trim();
+  if (!text) return null;
+  const seconds = /^\d+$/.test(text) ? Number(text) : (Date.parse(text) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : null;
 }
 
 /** GET /api/presets → [{name, title, description}] */

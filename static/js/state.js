@@ -7,7 +7,7 @@
 //   expressionErrorCleared, errorRaised {message}, errorCleared, historyChanged {canUndo,
 //   canRedo}, documentChanged, connectStarted {from}, connectEnded, noticeRaised {message}
 
-import { buildView, hasGroups, revealAt } from "./view_model.js";
+import { buildView, hasGroups, revealAt, spreadMasks } from "./view_model.js";
 
 /**
  * The saved graph the page shows, if any (title and description travel with it).
@@ -117,17 +117,13 @@ export class GraphState extends EventTarget {
   }
 
   /**
-   * Numbers students must predict first: only in the student's view, and only until revealed.
+   * Numbers students must predict first, and the numbers that would give them away: only in
+   * the student's view, and only until revealed.
    * @returns {import('./view_model.js').Masks}
    */
   masks() {
-    const masks = { value: new Set(), grad: new Set() };
-    if (this.mode !== "view") return masks;
-    for (const id of this.source.hidden || []) {
-      if (!this.revealed.has(`${id}:value`)) masks.value.add(id);
-      if (!this.revealed.has(`${id}:grad`)) masks.grad.add(id);
-    }
-    return masks;
+    const hidden = this.mode === "view" ? this.source.hidden || [] : [];
+    return spreadMasks(this.evaluation, hidden, this.revealed);
   }
 
   /** Show a hidden number: the student predicted it, or gave up. */

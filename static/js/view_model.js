@@ -18,6 +18,8 @@ export const TAIL_KEY = "__tail__";
 
 const GROUP_PREFIX = "group:";
 
+const LEAF_OPS = new Set(["input", "const"]);
+
 /**
  * @typedef {Object} View
  * @property {Map<string, DisplayNode>} nodes  in forward order, the end label last
@@ -33,11 +35,63 @@ const GROUP_PREFIX = "group:";
  */
 
 /**
- * API node ids whose value or grad students must predict before they see it.
- * @typedef {{value: Set<string>, grad: Set<string>}} Masks
+ * API node ids whose value or grad students must not see yet, and the nodes whose incoming
+ * edges must not show their local gradient.
+ * @typedef {{value: Set<string>, grad: Set<string>, local: Set<string>}} Masks
  */
 
-const NO_MASKS = { value: new Set(), grad: new Set() };
+const NO_MASKS = { value: new Set(), grad: new Set(), local: new Set() };
+
+/**
+ * What a student must not see yet, from the ids a teacher hid and the numbers the student
+ * predicted or revealed ("id:value", "id:grad"). A hidden number also hides every number it
+ * would give away: the values computed from a hidden op's value, the local gradients that
+ * read a hidden value, and the grads the backward pass computes from a hidden grad or through
+ * such a local gradient. A hidden input hides its own value only, because students are meant
+ * to work it out from the values it feeds. A number the student revealed shows again.
+ * @param {Evaluation} evaluation
+ * @param {string[]} hidden
+ * @param {Set<string>} revealed
+ * @returns {Masks}
+ */
+export function spreadMasks(evaluation, hidden, revealed) {
+  if (!evaluation || hidden.length === 0) return NO_MASKS;
+  const masks = { value: new Set(), grad: new Set(), local: new Set() };
+  const teacher = new Set(hidden);
+  const known = (id, part) => revealed.has(`${id}:${part}`);
+  const inputsOf = (id) => (evaluation.nodes[id].inputs || []).filter((input) => input !== null);
+
+  // Values computed from a hidden op's value, and the locals that read one of them.
+  const spreading = new Set();
+  const entangled = new Set();
+  for (const id of evaluation.forward_order || []) {
+    const leaf = LEAF_OPS.has(evaluation.nodes[id].op);
+    const derived = inputsOf(id).some((input) => spreading.has(input));
+    const masked = !known(id, "value") && (teacher.has(id) || derived);
+    if (masked) masks.value.add(id);
+    if (masked && !leaf) spreading.add(id);
+    if (spreading.has(id) || derived) entangled.add(id);
+    if (masked || inputsOf(id).some((input) => masks.value.has(input))) masks.local.add(id);
+  }
+
+  // Backward order reaches a node after every node its grad is computed from.
+  const targets = new Map();
+  for (const edge of evaluation.edges) {
+    if (!targets.has(edge.source)) targets.set(edge.source, []);
+    targets.get(edge.source).push(edge.target);
+  }
+  // The output's grad is where the backward pass starts (1, or the grad_output sent): it is
+  // no secret, so hiding the output does not hide every other gradient behind it.
+  const secret = (target) => masks.grad.has(target) && target !== evaluation.output;
+  for (const id of evaluation.backward_order || []) {
+    if (evaluation.nodes[id].grad === null || known(id, "grad")) continue;
+    const derived = (targets.get(id) || []).some(
+      (target) => secret(target) || entangled.has(target),
+    );
+    if (teacher.has(id) || derived) masks.grad.add(id);
+  }
+  return masks;
+}
 
 /** True when the answer has groups the page can draw as one box. */
 export function hasGroups(evaluation) {
@@ -83,13 +137,13 @@ export function buildView(evaluation, collapsed, masks = NO_MASKS) {
 }
 
 /**
- * The answer with hidden numbers replaced: a node's value (and the value its edges carry), its
- * grad (and the upstream of its incoming edges, the downstream of its outgoing ones), and the
- * local gradient of every edge into a node one of whose inputs has a hidden value, because a
- * local gradient usually is the other input's value.
+ * The answer with the masked numbers replaced: a node's value (and the value its edges carry),
+ * its grad (and the upstream and downstream of its incoming edges, the downstream of its
+ * outgoing ones), and the local gradients `masks.local` names, because a local gradient
+ * usually is another input's value.
  */
 function maskedEvaluation(evaluation, masks) {
-  if (!masks.value.size && !masks.grad.size) return evaluation;
+  if (!masks.value.size && !masks.grad.size && !masks.local.size) return evaluation;
   const nodes = {};
   for (const [id, node] of Object.entries(evaluation.nodes)) {
     nodes[id] = {
@@ -98,27 +152,27 @@ function maskedEvaluation(evaluation, masks) {
       grad: masks.grad.has(id) && node.grad !== null ? HIDDEN : node.grad,
     };
   }
-  const touched = new Set(
-    evaluation.edges.filter((edge) => masks.value.has(edge.source)).map((edge) => edge.target),
-  );
   const hide = (value, yes) => (yes && value !== null ? HIDDEN : value);
   const edges = evaluation.edges.map((edge) => ({
     ...edge,
     upstream: hide(edge.upstream, masks.grad.has(edge.target)),
-    local: hide(edge.local, touched.has(edge.target)),
-    downstream: hide(edge.downstream, masks.grad.has(edge.source)),
+    local: hide(edge.local, masks.local.has(edge.target)),
+    downstream: hide(
+      edge.downstream,
+      masks.grad.has(edge.source) || masks.grad.has(edge.target),
+    ),
   }));
   const groups = {};
   for (const [name, group] of Object.entries(evaluation.groups || {})) {
-    const inside = (id) => group.nodes.includes(id);
-    const entered = [...touched].some(inside) || group.nodes.some((id) => masks.value.has(id));
+    const entered = group.nodes.some((id) => masks.local.has(id));
+    const gradHidden = masks.grad.has(group.output);
     groups[name] = {
       ...group,
       edges: (group.edges || []).map((edge) => ({
         ...edge,
-        upstream: hide(edge.upstream, masks.grad.has(group.output)),
+        upstream: hide(edge.upstream, gradHidden),
         local: hide(edge.local, entered || masks.value.has(edge.source)),
-        downstream: hide(edge.downstream, masks.grad.has(edge.source)),
+        downstream: hide(edge.downstream, gradHidden || masks.grad.has(edge.source)),
       })),
     };
   }

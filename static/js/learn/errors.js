@@ -14,3 +14,18 @@ export function showError(box, message) {
 export function hideError(box) {
   clear(box).hidden = true;
 }
+
+/** An error message followed by a word on the results of earlier settings, greyed out. */
+export function withStaleNote(message) {
+  const sentence = /[.!?]$/.test(message) ? message : `${message}.`;
+  return `${sentence} Greyed out: the last result, from the settings before.`;
+}
+
+/** Grey out results that no longer belong to the form's settings, or show them as current. */
+export function markStale(elements, stale) {
+  for (const element of elements) {
+    element.classList.toggle("is-stale", stale);
+    if (stale) element.dataset.stale = "true";
+    else delete element.dataset.stale;
+  }
+}

@@ -40,6 +40,9 @@ export class GradcheckPanel {
       this.drawPlot(result);
       this.showNote(result);
     } catch (error) {
+      // The table and plot were for another expression: gone, so none is read as this one's.
+      clear(this.table.tBodies[0]);
+      clear(this.svg);
       showError(this.error, error.message);
     }
   }

@@ -5,7 +5,7 @@
 import { clear, h, s } from "../dom.js";
 import { fetchSurface } from "./api.js";
 import { contourLevels, contourSegments } from "./contours.js";
-import { hideError, showError } from "./errors.js";
+import { hideError, markStale, showError, withStaleNote } from "./errors.js";
 import { clipTo, drawAxes, linePath, scale } from "./plot.js";
 
 const WIDTH = 300;
@@ -29,15 +29,19 @@ export class SurfacePanel {
     });
   }
 
+  /** The request the form describes; throws an Error naming a field left without a number. */
   body() {
     const field = (name) => this.form.elements[name].value.trim();
     const rate = Number(field("learning_rate"));
     return {
       learning_rate:
         field("learning_rate") !== "" && Number.isFinite(rate) ? rate : field("learning_rate"),
-      batch_size: Number(field("batch_size")),
-      steps: Number(field("steps")),
-      start: [Number(field("start_w")), Number(field("start_b"))],
+      batch_size: requiredNumber(this.form, "batch_size", "Minibatch size"),
+      steps: requiredNumber(this.form, "steps", "Steps"),
+      start: [
+        requiredNumber(this.form, "start_w", "Start w"),
+        requiredNumber(this.form, "start_b", "Start b"),
+      ],
     };
   }
 
@@ -45,8 +49,11 @@ export class SurfacePanel {
     hideError(this.error);
     try {
       this.draw(await fetchSurface(this.body()));
+      markStale([this.panels], false);
     } catch (error) {
-      showError(this.error, error.message);
+      const drawn = this.panels.childElementCount > 0;
+      showError(this.error, drawn ? withStaleNote(error.message) : error.message);
+      markStale([this.panels], drawn);
     }
   }
 
@@ -128,6 +135,19 @@ export class SurfacePanel {
       ]),
     ]);
   }
+}
+
+/**
+ * A field's number. A blank field (or text a number field cannot hold, which it reads as
+ * blank) throws instead of becoming 0, a valid start that nobody typed.
+ */
+function requiredNumber(form, name, label) {
+  const input = form.elements[name];
+  const value = Number(input.value.trim());
+  const valid = input.value.trim() !== "" && Number.isFinite(value);
+  input.setAttribute("aria-invalid", String(!valid));
+  if (!valid) throw new Error(`${label} needs a number.`);
+  return value;
 }
 
 function crossAt(px, py) {

@@ -2,7 +2,7 @@
 // the run's events feed (loss curve, accuracy, decision regions).
 
 import { followRun, startRun, stopRun } from "./api.js";
-import { showError, hideError } from "./errors.js";
+import { hideError, markStale, showError, withStaleNote } from "./errors.js";
 import { LossChart } from "./loss_chart.js";
 import { RegionsView } from "./regions_view.js";
 
@@ -24,6 +24,8 @@ const DATASET_DEFAULTS = {
 
 // What the server says when Newton's method meets a model too big for its full Hessian.
 const TOO_MANY_PARAMETERS = "too_many_parameters";
+// What it says when every training slot is taken, by anyone's runs.
+const TOO_MANY_RUNS = "too_many_runs";
 
 export class TrainPanel {
   /** @param {Document} page */
@@ -37,6 +39,7 @@ export class TrainPanel {
     this.status = page.getElementById("run-status");
     this.lossReadout = page.getElementById("loss-readout");
     this.accuracyReadout = page.getElementById("accuracy-readout");
+    this.views = page.getElementById("train-views");
     this.chart = new LossChart(page.getElementById("loss-chart"));
     this.regions = new RegionsView(
       page.getElementById("regions-canvas"),
@@ -142,7 +145,7 @@ export class TrainPanel {
     try {
       body = this.body();
     } catch (error) {
-      showError(this.error, error.message);
+      this.refuse(error.message);
       return;
     }
     this.startButton.disabled = true;
@@ -150,13 +153,31 @@ export class TrainPanel {
       this.run = await startRun(body);
     } catch (error) {
       this.startButton.disabled = false;
-      showError(this.error, withAdvice(error));
+      this.refuse(withAdvice(error));
       return;
     }
     this.begin(this.run);
   }
 
+  /**
+   * No run started with the form's settings: say why, and grey out what the last run left
+   * on screen, since it belongs to other settings.
+   */
+  refuse(message) {
+    const shown = this.run !== null;
+    showError(this.error, shown ? withStaleNote(message) : message);
+    this.setStatus("idle", shown ? "Not started; the views below are from the last run." :
+      "Not started.");
+    markStale([this.views, this.progress], shown);
+  }
+
   begin(run) {
+    markStale([this.views, this.progress], false);
+    this.lossReadout.textContent = "loss –";
+    this.accuracyReadout.textContent = "accuracy –";
+    for (const readout of [this.lossReadout, this.accuracyReadout]) {
+      for (const key of Object.keys(readout.dataset)) delete readout.dataset[key];
+    }
     this.chart.reset(run.steps);
     this.regions.setPoints(run.points || null);
     this.progress.value = 0;
@@ -265,7 +286,20 @@ function percent(value) {
 
 /** The server's sentence, and what to do about it when the page knows. */
 function withAdvice(error) {
+  if (error.code === TOO_MANY_RUNS || error.status === 429) return busyMessage(error);
   if (error.code !== TOO_MANY_PARAMETERS) return error.message;
   const sentence = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
   return `${sentence} Pick the linear model, or fewer hidden units, for Newton's method.`;
+}
+
+/**
+ * Every training slot is taken. The runs are other people's (a page cannot stop them), so the
+ * advice is to wait: as long as the Retry-After header or the server's sentence says.
+ */
+function busyMessage(error) {
+  const stated = /(\d+)\s*(?:s|seconds?)\b/.exec(error.message);
+  const seconds = error.retryAfter ?? (stated ? Number(stated[1]) : null);
+  const when = seconds === null ? "shortly" : `in about ${seconds} s`;
+  return "Other people's training runs are using every slot this server has, so this run " +
+    `did not start. Try again ${when}.`;
 }
