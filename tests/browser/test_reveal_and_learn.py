@@ -14,33 +14,15 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from app.schemas import COURSE_GRAPH
+from tests.api.test_learn import SLOW_RUN  # holds a training slot until stopped
 from tests.browser.test_learn import open_learn
 from tests.browser.test_sharing import open_shared, revision, save_through_api, table_numbers
 
 pytestmark = pytest.mark.browser
 
-SUM_TIMES = {
-    "title": "Predict q",
-    "nodes": [
-        {"id": "x", "op": "input", "value": -2},
-        {"id": "y", "op": "input", "value": 5},
-        {"id": "z", "op": "input", "value": -4},
-        {"id": "q", "op": "add", "inputs": ["x", "y"]},
-        {"id": "f", "op": "mul", "inputs": ["q", "z"]},
-    ],
-    "output": "f",
-    "hidden": ["q"],
-}
+SUM_TIMES = {"title": "Predict q", **COURSE_GRAPH, "hidden": ["q"]}
 Q_VALUE, F_VALUE, XY_GRAD, Z_GRAD = 3.0, -12.0, -4.0, 3.0
-# Long enough to hold a training slot until the test stops it (the pause is per step).
-SLOW_RUN = {
-    "dataset": {"name": "moons", "samples": 100},
-    "model": {"kind": "mlp", "hidden": [8]},
-    "optimizer": {"name": "sgd", "learning_rate": 0.05},
-    "steps": 20_000,
-    "max_seconds": 30,
-    "step_delay_ms": 5,
-}
 RUN_END_SECONDS = 10
 # Data attributes that carry a number the page shows.
 NUMBER_ATTRIBUTES = ("data-value", "data-grad", "data-upstream", "data-local", "data-downstream")
