@@ -76,6 +76,8 @@ export async function send(path, init) {
 }
 
 async function readAnswer(response) {
+  // A delete answers 204 with no body at all: that is its success.
+  if (response.status === 204) return null;
   let payload = null;
   try {
     payload = await response.json();
@@ -145,6 +147,11 @@ export function createGraph(document) {
 export function updateGraph(id, document, token) {
   const path = `/api/graphs/${encodeURIComponent(id)}`;
   return request("PUT", path, { schema_version: 1, ...document }, undefined, token);
+}
+
+/** DELETE /api/graphs/{id} with the edit token: the graph and every revision go. */
+export function deleteGraph(id, token) {
+  return request("DELETE", `/api/graphs/${encodeURIComponent(id)}`, undefined, undefined, token);
 }
 
 /** GET /api/graphs/{id} → the latest revision (public). */

@@ -1,10 +1,11 @@
 // The teacher's "Save and share" panel: title and description (Markdown), Save (a new graph,
 // or a new revision of one this browser holds the edit token of), the student link /g/{id},
-// the embed snippet with its options, and a field to paste a token from another machine.
+// the embed snippet with its options, a field to paste a token from another machine, and
+// "Delete this graph", asked twice in the page, for a graph this browser holds the token of.
 
-import { ApiError, createGraph, updateGraph } from "./api.js";
+import { ApiError, createGraph, deleteGraph, updateGraph } from "./api.js";
 import { clear, h } from "./dom.js";
-import { rememberToken, tokenFor } from "./tokens.js";
+import { forgetToken, rememberToken, tokenFor } from "./tokens.js";
 
 /** Query options of an embedded graph, documented in the panel itself. */
 export const EMBED_OPTIONS = [
@@ -77,6 +78,7 @@ export class SharePanel {
             "token below to update this one.",
       }),
       owned ? this.tokenReveal(doc.id) : null,
+      owned ? this.deleteControl(doc.id) : null,
       h("details", { class: "embed-help" }, [
         h("summary", { text: "Embed in a slide or a course page" }),
         h("pre", {}, [h("code", { text: embed })]),
@@ -108,6 +110,67 @@ export class SharePanel {
       }),
       h("p", {}, [button, " ", shown]),
     ]);
+  }
+
+  /** "Delete this graph", then a question in the page (a dialog would block the page). */
+  deleteControl(id) {
+    const ask = h("button", {
+      type: "button",
+      class: "button small danger",
+      id: "delete-button",
+      text: "Delete this graph",
+    });
+    const yes = h("button", {
+      type: "button",
+      class: "button small danger",
+      id: "delete-confirm",
+      text: "Delete for good",
+    });
+    const no = h("button", {
+      type: "button",
+      class: "button small",
+      id: "delete-cancel",
+      text: "Keep it",
+    });
+    const question = h("p", { class: "delete-question", hidden: true }, [
+      "Delete this graph and all its revisions? The student link stops working. ",
+      yes,
+      " ",
+      no,
+    ]);
+    ask.addEventListener("click", () => {
+      ask.hidden = true;
+      question.hidden = false;
+      no.focus();
+    });
+    no.addEventListener("click", () => {
+      question.hidden = true;
+      ask.hidden = false;
+      ask.focus();
+      this.say("Nothing was deleted.", false);
+    });
+    yes.addEventListener("click", () => this.deleteSaved(id, yes));
+    return h("div", { class: "delete-graph" }, [ask, question]);
+  }
+
+  /** Delete the saved graph; what is on screen stays, as a graph not saved yet. */
+  async deleteSaved(id, button) {
+    button.disabled = true;
+    this.say("Deleting…", false);
+    try {
+      await deleteGraph(id, tokenFor(id));
+    } catch (error) {
+      button.disabled = false;
+      this.say(`Not deleted: ${deleteRefusal(error)}`, true);
+      return;
+    }
+    forgetToken(id);
+    window.history.replaceState(null, "", "/");
+    this.state.setDocument({ id: null, revision: null, savedAt: null, missing: false });
+    this.say(
+      `Deleted: the link /g/${id} no longer works. The graph stays here; Save makes a new link.`,
+      false,
+    );
   }
 
   /** What is saved: the graph as the picture shows it, with the teaching options. */
@@ -205,4 +268,17 @@ export class SharePanel {
     this.status.textContent = message;
     this.status.classList.toggle("is-error", isError);
   }
+}
+
+/** Why the server refused a delete, with what the teacher can do about it. */
+function deleteRefusal(error) {
+  if (!(error instanceof ApiError)) return String(error);
+  if (error.status === 403) {
+    return "the server did not accept this browser's edit token for the graph. Paste the " +
+      "right token below and try again.";
+  }
+  if (error.status === 404) {
+    return "the server has no graph with this id; it may have been deleted already.";
+  }
+  return error.message;
 }

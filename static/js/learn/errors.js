@@ -29,3 +29,17 @@ export function markStale(elements, stale) {
     else delete element.dataset.stale;
   }
 }
+
+/**
+ * A field's number, marked aria-invalid when it has none. A blank field (or text a number
+ * field cannot hold, which it reads as blank) throws instead of becoming 0, a valid setting
+ * that nobody typed.
+ */
+export function requiredNumber(form, name, label) {
+  const input = form.elements[name];
+  const value = Number(input.value.trim());
+  const valid = input.value.trim() !== "" && Number.isFinite(value);
+  input.setAttribute("aria-invalid", String(!valid));
+  if (!valid) throw new Error(`${label} needs a number.`);
+  return value;
+}

@@ -5,7 +5,7 @@
 import { clear, h, s } from "../dom.js";
 import { fetchSurface } from "./api.js";
 import { contourLevels, contourSegments } from "./contours.js";
-import { hideError, markStale, showError, withStaleNote } from "./errors.js";
+import { hideError, markStale, requiredNumber, showError, withStaleNote } from "./errors.js";
 import { clipTo, drawAxes, linePath, scale } from "./plot.js";
 
 const WIDTH = 300;
@@ -135,19 +135,6 @@ export class SurfacePanel {
       ]),
     ]);
   }
-}
-
-/**
- * A field's number. A blank field (or text a number field cannot hold, which it reads as
- * blank) throws instead of becoming 0, a valid start that nobody typed.
- */
-function requiredNumber(form, name, label) {
-  const input = form.elements[name];
-  const value = Number(input.value.trim());
-  const valid = input.value.trim() !== "" && Number.isFinite(value);
-  input.setAttribute("aria-invalid", String(!valid));
-  if (!valid) throw new Error(`${label} needs a number.`);
-  return value;
 }
 
 function crossAt(px, py) {

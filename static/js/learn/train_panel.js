@@ -2,7 +2,7 @@
 // the run's events feed (loss curve, accuracy, decision regions).
 
 import { followRun, startRun, stopRun } from "./api.js";
-import { hideError, markStale, showError, withStaleNote } from "./errors.js";
+import { hideError, markStale, requiredNumber, showError, withStaleNote } from "./errors.js";
 import { LossChart } from "./loss_chart.js";
 import { RegionsView } from "./regions_view.js";
 
@@ -104,39 +104,65 @@ export class TrainPanel {
       `only, so the form switched to ${switched}. An MLP with few hidden units fits too.`;
   }
 
-  /** The request body the form describes; throws an Error for text that is not a list. */
+  /** The request body the form describes; throws an Error naming a field it cannot send. */
   body() {
     const field = (name) => this.form.elements[name].value.trim();
-    const hidden = field("hidden")
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map(Number);
-    if (hidden.some((width) => !Number.isInteger(width))) {
-      throw new Error("Hidden widths are whole numbers separated by commas, such as 16, 16.");
+    const number = (name, label) => requiredNumber(this.form, name, label);
+    // Only the first bad field is named: the marks of an earlier attempt must not linger.
+    for (const input of this.form.querySelectorAll("[aria-invalid]")) {
+      input.removeAttribute("aria-invalid");
     }
+
     const optimizer = field("optimizer");
     const usesBatch = optimizer === "minibatch" || optimizer === "momentum";
     return {
       dataset: {
         name: field("dataset"),
-        samples: Number(field("samples")),
-        noise: Number(field("noise")),
-        seed: Number(field("seed")),
+        samples: number("samples", "Samples"),
+        noise: number("noise", "Noise"),
+        seed: number("seed", "Seed"),
       },
-      model: { kind: field("model"), hidden, activation: field("activation") },
+      model: {
+        kind: field("model"),
+        hidden: this.hiddenWidths(),
+        activation: field("activation"),
+      },
       loss: field("loss"),
       optimizer: {
         name: optimizer,
-        // Sent as typed: "nan" or "abc" must reach the server and come back as its error.
-        learning_rate: numberOrText(field("learning_rate")),
-        batch_size: usesBatch ? Number(field("batch_size")) : null,
-        momentum: Number(field("momentum")),
-        damping: Number(field("damping")),
+        learning_rate: this.learningRate(),
+        batch_size: usesBatch ? number("batch_size", "Batch size") : null,
+        // The method's unused fields are hidden; left out, they take the server's defaults.
+        momentum: optimizer === "momentum" ? number("momentum", "Momentum") : undefined,
+        damping: optimizer === "newton" ? number("damping", "Damping") : undefined,
       },
-      steps: Number(field("steps")),
-      max_seconds: Number(field("max_seconds")),
-      step_delay_ms: Number(field("step_delay_ms")),
+      steps: number("steps", "Steps"),
+      max_seconds: number("max_seconds", "Time limit"),
+      step_delay_ms: number("step_delay_ms", "Slow motion"),
     };
+  }
+
+  /** Whole numbers separated by commas; none at all only for the linear model. */
+  hiddenWidths() {
+    const input = this.form.elements.hidden;
+    const widths = input.value.split(/[\s,]+/).filter(Boolean).map(Number);
+    const needed = this.form.elements.model.value !== "linear";
+    const whole = widths.every(Number.isInteger);
+    input.setAttribute("aria-invalid", String(!whole || (needed && !widths.length)));
+    if (!whole) {
+      throw new Error("Hidden widths are whole numbers separated by commas, such as 16, 16.");
+    }
+    if (needed && !widths.length) throw new Error("Hidden widths needs a number.");
+    return widths;
+  }
+
+  /** A blank rate is refused here; other text goes as typed, for the server to refuse. */
+  learningRate() {
+    const text = this.form.elements.learning_rate.value.trim();
+    // "nan" or "abc" must reach the server and come back as its error.
+    return text === ""
+      ? requiredNumber(this.form, "learning_rate", "Learning rate")
+      : numberOrText(text);
   }
 
   async start() {
