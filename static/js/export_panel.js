@@ -67,10 +67,24 @@ export class ExportPanel {
     }
   }
 
+  /**
+   * True, after saying why, while a student still has hidden numbers to predict: the graph's
+   * JSON holds a hidden input's value, and a program prints every value and gradient.
+   * Pictures are drawn from the masked view, so they stay allowed.
+   */
+  wouldGiveAway() {
+    const masks = this.state.masks();
+    if (!masks.value.size && !masks.grad.size && !masks.local.size) return false;
+    this.state.notify(
+      "Predict or reveal the hidden numbers first: this export would show them.",
+    );
+    return true;
+  }
+
   /** The graph with its title, description and teaching options (importable again). */
   saveJson() {
     const graph = this.state.source.graph || this.state.evaluation?.graph;
-    if (!graph) return;
+    if (!graph || this.wouldGiveAway()) return;
     const doc = this.state.document;
     const body = {
       schema_version: 1,
@@ -86,6 +100,7 @@ export class ExportPanel {
   }
 
   async showProgram(kind) {
+    if (this.wouldGiveAway()) return;
     if (this.state.evaluation?.draft) {
       this.state.notify(`Complete the graph first: ${this.state.evaluation.problem}`);
       return;

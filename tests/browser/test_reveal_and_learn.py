@@ -83,6 +83,24 @@ def grad_texts(page) -> str:
     return " ".join([*cells, *edge_grads, *node_grads])
 
 
+def test_exports_that_would_show_hidden_numbers_wait_for_the_reveal(page):
+    created = save_through_api(page, {**SUM_TIMES, "hidden": ["x", "q"]})
+    open_shared(page, created["id"])
+    downloads = []
+    page.on("download", lambda download: downloads.append(download))
+
+    page.click(".menu summary")
+    page.click("#export-json")
+    notice = page.locator("#notice-banner")
+    notice.wait_for(state="visible")
+    page.click("#pytorch-button")
+
+    assert "Predict or reveal the hidden numbers first" in notice.inner_text()
+    assert downloads == [] and not page.locator("#export-dialog").is_visible()
+    with page.expect_download():  # the picture is drawn masked, so it may go
+        page.click("#export-svg")
+
+
 def test_hidden_node_hides_the_numbers_computed_from_it_until_revealed(page):
     created = save_through_api(page, SUM_TIMES)
     open_shared(page, created["id"])
