@@ -595,12 +595,15 @@ class Trainer:
 
 
 # A full-data loss this many times the starting one means the steps overshoot and grow,
-# even while every number is still finite (cross-entropy grows without overflowing).
+# even while every number is still finite (cross-entropy grows without overflowing). The
+# floor keeps a start near 0 (a model that already fits) from calling tiny losses growth.
 GROWTH_LIMIT = 1e4
+GROWTH_FLOOR = 1e-3
 
 
 def _grown_message(start: float, loss: float | None, trainer: Trainer) -> str | None:
-    if loss is None or not math.isfinite(loss) or loss <= GROWTH_LIMIT * max(start, 1e-12):
+    limit = GROWTH_LIMIT * max(start, GROWTH_FLOOR)
+    if loss is None or not math.isfinite(loss) or loss <= limit:
         return None
     return (
         f"the training loss grew from {start:.4g} to {loss:.4g} by step {trainer.step_count}: "
