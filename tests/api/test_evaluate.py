@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 
+from app.schemas import COURSE_GRAPH
 from app.settings import Settings
 from engine.limits import Limits
 from tests.conftest import assert_error
@@ -38,18 +39,7 @@ def test_evaluate_edges_carry_the_chain_rule(client):
 
 
 def test_evaluate_graph_json_matches_expression(client):
-    graph = {
-        "schema_version": 1,
-        "nodes": [
-            {"id": "x", "op": "input", "value": -2},
-            {"id": "y", "op": "input", "value": 5},
-            {"id": "z", "op": "input", "value": -4},
-            {"id": "q", "op": "add", "inputs": ["x", "y"]},
-            {"id": "f", "op": "mul", "inputs": ["q", "z"]},
-        ],
-        "output": "f",
-    }
-    from_graph = evaluate(client, **graph).json()
+    from_graph = evaluate(client, schema_version=1, **COURSE_GRAPH).json()
     from_text = evaluate(client, expression=COURSE).json()
     assert from_graph["nodes"] == from_text["nodes"]
     assert from_graph["edges"] == from_text["edges"]
