@@ -279,11 +279,12 @@ def validate_body(raw: bytes, model: type[Model]) -> Model:
         raise RequestValidationError(problems) from None
 
 
-def body_schema(model: type[BaseModel], example: dict) -> dict:
+def body_schema(model: type[BaseModel]) -> dict:
     """openapi_extra for a route that validates its body with `validate_body`.
 
-    The example is what /docs puts in "Try it out", so it must be a request that works.
+    The model's own example (see `example`) is what /docs offers in "Try it out".
     """
     reference = {"$ref": f"#/components/schemas/{model.__name__}"}
-    media = {"schema": reference, "example": example}
-    return {"requestBody": {"required": True, "content": {"application/json": media}}}
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}
+    }

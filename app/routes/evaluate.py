@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 
 from app.errors import ApiError
 from app.schemas import (
-    COURSE_EXPRESSION,
     ERROR_RESPONSES,
     EvaluateIn,
     EvaluateOut,
@@ -161,7 +160,7 @@ class ResponseCache:
     "/api/evaluate",
     response_model=EvaluateOut,
     responses=ERROR_RESPONSES,
-    openapi_extra=body_schema(EvaluateIn, {"expression": COURSE_EXPRESSION}),
+    openapi_extra=body_schema(EvaluateIn),
 )
 async def evaluate_graph(request: Request) -> Response:
     """Run the forward and backward passes; return values and every edge's gradients."""
