@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; `gradplay serve` and the tests both start here."""
     settings = settings or Settings()
-    # Big tensors (LeNet at batch 64) are freed and allocated again on every pass.
-    keep_freed_memory()
     app = FastAPI(
         title="gradplay",
         summary="Forward values and per-edge gradients of computational graphs.",
@@ -67,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the graph store (migrating it) before the first request; close it at shutdown."""
     app.state.store = await run_in_threadpool(open_store, app.state.settings)
+    # Big tensors (LeNet at batch 64) are freed and allocated again on every pass.
     log.info("freed memory is kept for reuse: %s", "yes" if keep_freed_memory() else "no glibc")
     try:
         yield

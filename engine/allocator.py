@@ -8,7 +8,7 @@ keeps freed blocks for the next allocation. The cost is memory: a process holds 
 high-water mark, up to TRIM_THRESHOLD of free memory, instead of returning it at once.
 
 This changes the whole process, so the engine never calls it by itself: `gradplay serve`
-(through create_app) and the benchmarks do, each once, before any work.
+(when the app starts) and the benchmarks do, each once, before any work.
 """
 
 from __future__ import annotations
