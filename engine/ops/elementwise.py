@@ -6,6 +6,7 @@ evaluator multiplies the upstream gradient by the partial and sums broadcast axe
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -184,6 +185,10 @@ elementwise(
 
 def _sigmoid(a):
     # Stable for large |a|: exp is only ever taken of a non-positive number.
+    if type(a) is np.float64:
+        # A scalar through math is several times faster than through numpy's ufuncs.
+        small = math.exp(-abs(a))
+        return np.float64(1.0 / (1.0 + small) if a >= 0 else small / (1.0 + small))
     small = np.exp(-np.abs(a))
     return np.where(a >= 0, 1.0 / (1.0 + small), small / (1.0 + small))[()]
 
