@@ -19,9 +19,14 @@ class BodySizeLimit:
             return await self.app(scope, receive, send)
 
         limit = self.larger.get(scope["path"], self.max_bytes)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            return await self._refuse(send, limit)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit():
+            if int(declared) > limit:
+                return await self._refuse(send, limit)
+            if b"transfer-encoding" not in headers:
+                # The server reads exactly the declared length, no more: nothing to count.
+                return await self.app(scope, receive, send)
 
         # Read the body up front (it is small JSON) so an undeclared length is bounded too.
         chunks, size, more = [], 0, True
