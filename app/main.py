@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
+from app.plans import PlanCache
 from app.ratelimit import SaveLimit
 from app.routes import ROUTERS
 from app.routes.evaluate import ResponseCache
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.evaluate_cache = ResponseCache(
         settings.evaluate_cache_entries, settings.evaluate_cache_largest
     )
+    app.state.evaluate_plans = PlanCache(settings.evaluate_cache_entries)
     app.state.save_limit = SaveLimit(settings.saves_per_minute)
 
     install_error_handlers(app)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import operator
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -13,7 +17,7 @@ from fastapi.responses import Response
 from engine.display import latex_name
 from engine.errors import LimitError
 from engine.evaluate import Evaluation
-from engine.groups import summarize_groups
+from engine.groups import Group, summarize_groups
 from engine.numbers import fmt
 from engine.ops import OPS
 
@@ -80,52 +84,120 @@ def _size(value) -> int:
 
 
 def evaluation_to_json(evaluation: Evaluation, max_numbers: int | None = None) -> dict:
-    """The `/api/evaluate` response body; LimitError when it would carry too many numbers."""
+    """The `/api/evaluate` response body; LimitError when it would carry too many numbers.
+
+    Numbers are numpy floats or nested lists; `json_response` writes both.
+    """
+    scalar = _scalar(evaluation)
     if max_numbers is not None:
-        numbers = count_numbers(evaluation)
-        if numbers > max_numbers:
-            raise LimitError(
-                f"the answer would carry {numbers:,} numbers (values, gradients and each "
-                f"edge's upstream, local and downstream); the limit is {max_numbers:,}. "
-                "Use smaller tensors."
-            )
+        _check_count(evaluation, max_numbers, scalar)
+
+    groups = summarize_groups(evaluation)
+    numbers = _numbers(evaluation, groups)
+    # A scalar graph's numbers are written as they are once they are known to be finite (the
+    # usual case); otherwise every number goes through `tensor`, which names the others.
+    if not (scalar and _all_finite(numbers)):
+        numbers = map(tensor, numbers)
+    return _body(evaluation, groups, iter(numbers))
+
+
+def _check_count(evaluation: Evaluation, max_numbers: int, scalar: bool) -> None:
+    # A scalar graph carries at most one number per value and grad and three per edge.
+    bound = 2 * len(evaluation.values) + 3 * len(evaluation.edge_records)
+    if scalar and bound <= max_numbers:
+        return
+    numbers = count_numbers(evaluation)
+    if numbers > max_numbers:
+        raise LimitError(
+            f"the answer would carry {numbers:,} numbers (values, gradients and each "
+            f"edge's upstream, local and downstream); the limit is {max_numbers:,}. "
+            "Use smaller tensors."
+        )
+
+
+def _all_finite(numbers: list) -> bool:
+    return all(map(math.isfinite, filter(functools.partial(operator.is_not, None), numbers)))
+
+
+def _numbers(evaluation: Evaluation, groups: dict[str, Group]) -> list:
+    """Every number of the response, None where it has none, in the order of the JSON text."""
+    graph, values, grads, aux = (
+        evaluation.graph,
+        evaluation.values,
+        evaluation.grads,
+        evaluation.aux,
+    )
+    numbers = [node.value for node in graph.nodes.values() if node.op.is_leaf]
+    if aux:
+        for node_id in graph.order:
+            numbers += (values[node_id], grads.get(node_id), *aux.get(node_id, {}).values())
+    else:
+        # Each node's value and grad, without a Python-level step per node.
+        pairs = zip(map(values.__getitem__, graph.order), map(grads.get, graph.order), strict=True)
+        numbers += itertools.chain.from_iterable(pairs)
+    # The records, not `edges`: building an Edge for each costs more than the rest here.
+    for record in evaluation.edge_records:
+        if type(record) is tuple:
+            numbers += record[3:6]  # upstream, local, downstream
+        else:
+            numbers += (record.upstream, record.local, record.downstream)
+    for group in groups.values():
+        for edge in group.edges:
+            numbers += (edge.upstream, edge.local, edge.downstream)
+    return numbers
+
+
+def _body(evaluation: Evaluation, groups: dict[str, Group], numbers: Iterator) -> dict:
+    """The response, taking its numbers from `numbers` in the order `_numbers` gives them.
+
+    That is the order they have in the JSON text, which `AnswerTemplate` relies on: the parts
+    below are built in the order they are written, and Python builds a dict display from left
+    to right.
+    """
     graph = evaluation.graph
     names = {node_id: _display_name(node) for node_id, node in graph.nodes.items()}
     warnings = {w.node: w.message for w in evaluation.warnings}
     local_formulas: dict[str, list[str]] = {}
 
+    echo = graph.to_dict()
+    for node in echo["nodes"]:
+        if "value" in node:
+            node["value"] = next(numbers)
+
     nodes = {}
     for node_id in graph.order:
         node = graph.nodes[node_id]
+        op = node.op
         formula = None
-        if not node.op.is_leaf:
+        if not op.is_leaf:
             formula, local_formulas[node_id] = _formulas(
-                node.op.name, names[node_id], tuple(names[i] for i in node.inputs)
+                op.name, names[node_id], tuple(names[i] for i in node.inputs)
             )
+        value = evaluation.values[node_id]
         nodes[node_id] = {
-            "op": node.op.name,
+            "op": op.name,
             "inputs": list(node.inputs),
             "label": node.label,
-            "symbol": node.op.symbol,
+            "symbol": op.symbol,
             "group": node.group,
-            "shape": list(np.shape(evaluation.values[node_id])),
-            "value": tensor(evaluation.values[node_id]),
-            "grad": tensor(evaluation.grads.get(node_id)),
+            "shape": [] if type(value) is np.float64 else list(np.shape(value)),
+            "value": next(numbers),
+            "grad": next(numbers),
             "warning": warnings.get(node_id),
             "formula": formula,
             "position": node.position,
         }
         if node_id in evaluation.aux:
-            nodes[node_id]["aux"] = {k: tensor(v) for k, v in evaluation.aux[node_id].items()}
+            nodes[node_id]["aux"] = {name: next(numbers) for name in evaluation.aux[node_id]}
 
     edges = [
         {
             "source": edge.source,
             "target": edge.target,
             "input_index": edge.input_index,
-            "upstream": tensor(edge.upstream),
-            "local": tensor(edge.local),
-            "downstream": tensor(edge.downstream),
+            "upstream": next(numbers),
+            "local": next(numbers),
+            "downstream": next(numbers),
             "local_formula": local_formulas[edge.target][edge.input_index],
             "local_omitted": edge.local_omitted,
         }
@@ -135,17 +207,35 @@ def evaluation_to_json(evaluation: Evaluation, max_numbers: int | None = None) -
     return {
         "schema_version": 1,
         "output": graph.output,
-        "graph": graph_to_json(graph),
+        "graph": echo,
         "forward_order": evaluation.forward_order,
         "backward_order": evaluation.backward_order,
         "nodes": nodes,
         "edges": edges,
-        "groups": _groups_to_json(evaluation),
+        "groups": {name: _group_json(group, numbers) for name, group in groups.items()},
         "warnings": [
             {"node": w.node, "code": w.code, "message": w.message} for w in evaluation.warnings
         ],
         "first_nonfinite": evaluation.first_nonfinite,
         "notes": evaluation.notes,
+    }
+
+
+def _group_json(group: Group, numbers: Iterator) -> dict:
+    return {
+        "nodes": group.nodes,
+        "output": group.output,
+        "symbol": group.symbol,
+        "edges": [
+            {
+                "source": edge.source,
+                "target": edge.target,
+                "upstream": next(numbers),
+                "local": next(numbers),
+                "downstream": next(numbers),
+            }
+            for edge in group.edges
+        ],
     }
 
 
@@ -156,32 +246,65 @@ def _display_name(node) -> str:
     return _latex_name(node.id, node.label)
 
 
-def _groups_to_json(evaluation: Evaluation) -> dict:
-    groups = summarize_groups(evaluation)
-    return {
-        name: {
-            "nodes": group.nodes,
-            "output": group.output,
-            "symbol": group.symbol,
-            "edges": [
-                {
-                    "source": edge.source,
-                    "target": edge.target,
-                    "upstream": tensor(edge.upstream),
-                    "local": tensor(edge.local),
-                    "downstream": tensor(edge.downstream),
-                }
-                for edge in group.edges
-            ],
-        }
-        for name, group in groups.items()
-    }
-
-
 def json_response(body: dict, status_code: int = 200) -> Response:
+    """`body` as a JSON response (see `to_json`)."""
+    return Response(to_json(body), status_code=status_code, media_type="application/json")
+
+
+def to_json(body: dict) -> bytes:
     """JSON via orjson: several times faster than the standard library on these bodies.
 
-    Every float in `body` has already been made finite or named by `number`, so orjson's
-    habit of writing NaN as null never applies.
+    Every float in `body` has already been checked finite or named by `number`, so orjson's
+    habit of writing NaN as null never applies. numpy floats are written as floats.
     """
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class AnswerTemplate:
+    """An answer's JSON text cut where its numbers go, for answers alike in all but those.
+
+    Requests that share a plan (app.plans) have the same graph with other input values. When
+    their evaluation is scalar and finite, with no warning and no note, its answer differs from
+    the first one only in its numbers: it is the template's pieces with the numbers between
+    them, written without building the answer's dicts again.
+    """
+
+    # A string no answer holds: the first answer is written with it in place of every number.
+    MARK = "\x00gradplay-number\x00"
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = pieces
+
+    @staticmethod
+    def fits(evaluation: Evaluation) -> bool:
+        """Scalar, with no warning and no note: an evaluation a template can answer."""
+        return not evaluation.warnings and not evaluation.notes and _scalar(evaluation)
+
+    @classmethod
+    def of(cls, evaluation: Evaluation, note: str | None) -> AnswerTemplate | None:
+        """The template of a fitting `evaluation`'s answer, with `note` among its notes."""
+        groups = summarize_groups(evaluation)
+        body = _body(evaluation, groups, itertools.repeat(cls.MARK))
+        if note is not None:
+            body["notes"] = [note]
+        pieces = to_json(body).split(orjson.dumps(cls.MARK))
+        # A label holding the mark would cut the text once more; such a graph gets no template.
+        if len(pieces) != len(_numbers(evaluation, groups)) + 1:
+            return None
+        return cls(pieces)
+
+    def fill(self, evaluation: Evaluation) -> bytes | None:
+        """The answer for a fitting `evaluation`; None when its numbers do not fit."""
+        numbers = _numbers(evaluation, summarize_groups(evaluation))
+        if len(numbers) != len(self.pieces) - 1 or not _all_finite(numbers):
+            return None
+        # Scalars and nulls hold no comma, so the written list splits into the numbers.
+        written = orjson.dumps(numbers, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
+        text = [b""] * (2 * len(written) + 1)
+        text[0::2] = self.pieces
+        text[1::2] = written
+        return b"".join(text)
+
+
+def _scalar(evaluation: Evaluation) -> bool:
+    return all(type(value) is np.float64 for value in evaluation.values.values())

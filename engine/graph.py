@@ -57,6 +57,19 @@ class Graph:
     order: list[str]
     requires_grad: dict[str, bool]
 
+    def with_values(self, values: dict[str, Any]) -> Graph:
+        """This graph with new values for some leaves, which the caller has checked.
+
+        The structure (other nodes, order, requires_grad) is shared with this graph, not copied.
+        """
+        nodes = dict(self.nodes)
+        for node_id, value in values.items():
+            old = nodes[node_id]
+            nodes[node_id] = Node(
+                old.id, old.op, old.inputs, old.attrs, value, old.label, old.group, old.position
+            )
+        return Graph(nodes, self.output, self.order, self.requires_grad)
+
     def to_dict(self) -> dict:
         """The graph in the JSON contract's form (schema_version 1)."""
         return {

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.errors import ApiError
+from app.plans import Plan, PlanCache, Split
 from app.schemas import (
     ERROR_RESPONSES,
     EvaluateIn,
@@ -22,12 +23,12 @@ from app.schemas import (
     body_schema,
     validate_body,
 )
-from app.serialize import evaluation_to_json, graph_to_json, json_response
+from app.serialize import evaluation_to_json, graph_to_json, to_json
 from app.settings import Settings
 from engine.errors import EngineError
-from engine.evaluate import evaluate
+from engine.evaluate import Evaluation, evaluate
 from engine.expr import parse_located, point_at_text
-from engine.graph import build_graph
+from engine.graph import Graph, build_graph
 from engine.limits import Limits
 
 log = logging.getLogger(__name__)
@@ -124,10 +125,16 @@ def pointing_at(positions: dict[str, tuple[int, int]]) -> Iterator[None]:
         raise
 
 
-def _evaluate(spec: dict, grad_output, settings: Settings) -> dict:
-    limits = settings.limits
-    evaluation = evaluate(build_graph(spec, limits), grad_output=grad_output, limits=limits)
-    return evaluation_to_json(evaluation, settings.max_response_numbers)
+def _evaluate(graph: Graph, grad_output, settings: Settings) -> Evaluation:
+    return evaluate(graph, grad_output=grad_output, limits=settings.limits)
+
+
+def _answer(evaluation: Evaluation, note: str | None, settings: Settings) -> bytes:
+    """The answer's JSON text, with `note` (about ignored inputs) added to its notes."""
+    result = evaluation_to_json(evaluation, settings.max_response_numbers)
+    if note is not None:
+        result["notes"].append(note)
+    return to_json(result)
 
 
 class ResponseCache:
@@ -171,20 +178,48 @@ async def evaluate_graph(request: Request) -> Response:
     if answer is not None:
         return Response(answer, media_type="application/json")
 
+    plans: PlanCache = request.app.state.evaluate_plans
+    split = plans.split(raw)
+    plan = plans.get(split) if split is not None else None
+    if plan is not None:
+        answer = _planned_answer(plan, split, settings)
+    else:
+        answer = await _checked_answer(raw, settings, plans, split)
+    cache.put(raw, answer)
+    return Response(answer, media_type="application/json")
+
+
+def _planned_answer(plan: Plan, split: Split, settings: Settings) -> bytes:
+    """The answer for a body whose structure was checked before: only its numbers are new."""
+    graph, grad_output = plan.graph_and_grad_output(split.numbers)
+    with pointing_at(plan.positions):
+        evaluation = _evaluate(graph, grad_output, settings)
+    answer = plan.answer(evaluation)
+    return answer if answer is not None else _answer(evaluation, plan.note, settings)
+
+
+async def _checked_answer(
+    raw: bytes, settings: Settings, plans: PlanCache, split: Split | None
+) -> bytes:
+    """The full path: validate the body, parse, check the graph, evaluate; keep its plan."""
     body = validate_body(raw, EvaluateIn)
     spec, positions = graph_spec(body, settings.limits)
+    note = ignored_inputs(body.inputs, spec)
     with pointing_at(positions):
         # Small graphs are faster on the event loop; big ones must not block it.
         if len(spec["nodes"]) + _leaf_elements(spec) > settings.inline_work_limit:
-            result = await run_in_threadpool(_evaluate, spec, body.grad_output, settings)
-        else:
-            result = _evaluate(spec, body.grad_output, settings)
-    note = ignored_inputs(body.inputs, spec)
-    if note is not None:
-        result["notes"].append(note)
-    response = json_response(result)
-    cache.put(raw, response.body)
-    return response
+            return await run_in_threadpool(_build_and_answer, spec, body, note, settings)
+        graph = build_graph(spec, settings.limits)
+        evaluation = _evaluate(graph, body.grad_output, settings)
+    answer = _answer(evaluation, note, settings)
+    if split is not None:
+        plans.put(split, graph, positions, note)
+    return answer
+
+
+def _build_and_answer(spec: dict, body: EvaluateIn, note: str | None, settings: Settings) -> bytes:
+    graph = build_graph(spec, settings.limits)
+    return _answer(_evaluate(graph, body.grad_output, settings), note, settings)
 
 
 def _leaf_elements(spec: dict) -> int:

@@ -1,0 +1,167 @@
+"""Checked graphs kept by structure, so a request that only changes numbers skips the checks.
+
+A student who edits an input's value, or a client sweeping one, sends the same graph again
+with one new number. Validating the body, parsing its expression, checking the graph and
+ordering it depend only on the structure, not on those numbers. So the checked graph is kept
+under the body with its plain numbers taken out, and a later body with the same structure
+only puts its numbers into a copy of it. The forward and backward passes and the answer are
+computed in full for every request.
+
+The numbers taken out are those in value slots: an input node's `value`, each value of
+`inputs`, and `grad_output`, when it is a finite int or float. Anything else (a const's value,
+a tensor, "nan", a string) stays in the key, so it must match exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from app.serialize import AnswerTemplate
+from engine.evaluate import Evaluation
+from engine.graph import Graph
+
+# A slot's target when it is grad_output rather than a leaf.
+GRAD_OUTPUT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A body as its structure (the cache key) and the numbers taken out of it, in order."""
+
+    key: bytes
+    slots: tuple
+    numbers: list
+    # Every name `inputs` gives a value for, taken out or not: a node it names takes that value.
+    input_names: frozenset
+
+
+@dataclass(slots=True)
+class Plan:
+    """A checked graph and where each taken-out number goes."""
+
+    graph: Graph
+    # Where the text that made each node is (expressions only), for error messages.
+    positions: dict
+    # Per slot: the id of the leaf it sets, GRAD_OUTPUT, or None when no node takes it.
+    targets: tuple
+    # The note naming ignored `inputs`, which depends only on their names.
+    note: str | None
+    # Cut from the first plain answer when the plan is used again: most structures are
+    # seen once (a new expression each time), and cutting costs about one answer.
+    template: AnswerTemplate | None = None
+    uncuttable: bool = False
+
+    def graph_and_grad_output(self, numbers: list) -> tuple[Graph, Any]:
+        """The kept graph with `numbers` in its leaves, and grad_output (None if not given)."""
+        values = {}
+        grad_output = None
+        for target, number in zip(self.targets, numbers, strict=True):
+            if target is GRAD_OUTPUT:
+                grad_output = number
+            elif target is not None:
+                values[target] = np.float64(number)
+        return self.graph.with_values(values), grad_output
+
+    def answer(self, evaluation: Evaluation) -> bytes | None:
+        """The answer written into the template; None when it must be written in full."""
+        if self.uncuttable or not AnswerTemplate.fits(evaluation):
+            return None
+        if self.template is None:
+            self.template = AnswerTemplate.of(evaluation, self.note)
+            self.uncuttable = self.template is None
+            if self.uncuttable:
+                return None
+        return self.template.fill(evaluation)
+
+
+def split(raw: bytes, largest: int) -> Split | None:
+    """The body's structure and numbers; None for a body this cache does not handle.
+
+    A body that is not a JSON object, or is larger than `largest` bytes, is left to the full
+    checks, which also give any error.
+    """
+    if len(raw) > largest:
+        return None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(body) is not dict:
+        return None
+
+    slots: list = []
+    numbers: list = []
+    nodes = body.get("nodes")
+    if type(nodes) is list:
+        for index, node in enumerate(nodes):
+            # Only inputs: a const's number is part of the formulas the answer shows.
+            if (
+                type(node) is dict
+                and node.get("op") == "input"
+                and _plain_number(node.get("value"))
+            ):
+                numbers.append(node["value"])
+                node["value"] = None
+                slots.append(index)
+    inputs = body.get("inputs")
+    if type(inputs) is dict:
+        for name, value in inputs.items():
+            if _plain_number(value):
+                numbers.append(value)
+                inputs[name] = None
+                slots.append(name)
+    if _plain_number(body.get("grad_output")):
+        numbers.append(body["grad_output"])
+        body["grad_output"] = None
+        slots.append(None)
+
+    # The slots are part of the key, so a body with a real null where another had a number
+    # has a different key.
+    names = frozenset(inputs) if type(inputs) is dict else frozenset()
+    return Split(orjson.dumps([body, slots]), tuple(slots), numbers, names)
+
+
+def _plain_number(value: Any) -> bool:
+    return type(value) is float and math.isfinite(value) or type(value) is int
+
+
+class PlanCache:
+    """The latest plans by structure, a bounded number of them."""
+
+    def __init__(self, entries: int = 512, largest_body: int = 16 * 1024) -> None:
+        self.entries = entries
+        self.largest_body = largest_body
+        self.plans: OrderedDict[bytes, Plan] = OrderedDict()
+
+    def split(self, raw: bytes) -> Split | None:
+        return split(raw, self.largest_body) if self.entries else None
+
+    def get(self, split: Split) -> Plan | None:
+        plan = self.plans.get(split.key)
+        if plan is not None:
+            self.plans.move_to_end(split.key)
+        return plan
+
+    def put(self, split: Split, graph: Graph, positions: dict, note: str | None) -> None:
+        """Keep the plan of a body that passed every check and was evaluated."""
+        ids = list(graph.nodes)  # in the body's order (duplicate ids were refused)
+        targets = tuple(_target(slot, ids, graph, split.input_names) for slot in split.slots)
+        self.plans[split.key] = Plan(graph, positions, targets, note)
+        if len(self.plans) > self.entries:
+            self.plans.popitem(last=False)
+
+
+def _target(slot: int | str | None, ids: list[str], graph: Graph, input_names) -> Any:
+    if slot is None:
+        return GRAD_OUTPUT
+    if type(slot) is int:
+        # A value in `inputs` wins over the node's own, as in the full checks.
+        return None if ids[slot] in input_names else ids[slot]
+    node = graph.nodes.get(slot)
+    return slot if node is not None and node.op.name == "input" else None
