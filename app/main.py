@@ -18,7 +18,7 @@ from app.limits import BodySizeLimit
 from app.plans import PlanCache
 from app.ratelimit import SaveLimit
 from app.routes import ROUTERS
-from app.routes.evaluate import ResponseCache
+from app.routes.evaluate import ParsedCache, ResponseCache
 from app.settings import Settings
 from app.storage import open_store
 from engine.allocator import keep_freed_memory
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.evaluate_cache_entries, settings.evaluate_cache_largest
     )
     app.state.evaluate_plans = PlanCache(settings.evaluate_cache_entries)
+    app.state.parsed = ParsedCache()
     app.state.save_limit = SaveLimit(settings.saves_per_minute)
 
     install_error_handlers(app)

@@ -12,6 +12,7 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from app.errors import ApiError
 from app.plans import Plan, PlanCache, Split
@@ -64,10 +65,9 @@ class ParsedCache:
         return parsed
 
 
-PARSED = ParsedCache()
-
-
-def graph_spec(body: EvaluateIn, limits: Limits) -> tuple[dict, dict[str, tuple[int, int]]]:
+def graph_spec(
+    body: EvaluateIn, limits: Limits, parsed: ParsedCache
+) -> tuple[dict, dict[str, tuple[int, int]]]:
     """The plain graph dict for a request that gives either nodes or an expression.
 
     Second, for an expression, the line and column of the text that made each node, for
@@ -78,7 +78,7 @@ def graph_spec(body: EvaluateIn, limits: Limits) -> tuple[dict, dict[str, tuple[
             raise ApiError(
                 422, "ambiguous_request", "give either an expression or a list of nodes, not both"
             )
-        return PARSED.parse(body.expression, body.inputs, limits)
+        return parsed.parse(body.expression, body.inputs, limits)
     if body.nodes is None:
         raise ApiError(422, "empty_request", "give a graph (nodes and output) or an expression")
     if body.output is None:
@@ -171,20 +171,20 @@ class ResponseCache:
 )
 async def evaluate_graph(request: Request) -> Response:
     """Run the forward and backward passes; return values and every edge's gradients."""
-    settings = request.app.state.settings
-    cache: ResponseCache = request.app.state.evaluate_cache
+    state = request.app.state
+    cache: ResponseCache = state.evaluate_cache
     raw = await request.body()
     answer = cache.get(raw)
     if answer is not None:
         return Response(answer, media_type="application/json")
 
-    plans: PlanCache = request.app.state.evaluate_plans
+    plans: PlanCache = state.evaluate_plans
     split = plans.split(raw)
     plan = plans.get(split) if split is not None else None
     if plan is not None:
-        answer = _planned_answer(plan, split, settings)
+        answer = _planned_answer(plan, split, state.settings)
     else:
-        answer = await _checked_answer(raw, settings, plans, split)
+        answer = await _checked_answer(raw, state, split)
     cache.put(raw, answer)
     return Response(answer, media_type="application/json")
 
@@ -198,12 +198,11 @@ def _planned_answer(plan: Plan, split: Split, settings: Settings) -> bytes:
     return answer if answer is not None else _answer(evaluation, plan.note, settings)
 
 
-async def _checked_answer(
-    raw: bytes, settings: Settings, plans: PlanCache, split: Split | None
-) -> bytes:
+async def _checked_answer(raw: bytes, state: State, split: Split | None) -> bytes:
     """The full path: validate the body, parse, check the graph, evaluate; keep its plan."""
+    settings: Settings = state.settings
     body = validate_body(raw, EvaluateIn)
-    spec, positions = graph_spec(body, settings.limits)
+    spec, positions = graph_spec(body, settings.limits, state.parsed)
     note = ignored_inputs(body.inputs, spec)
     with pointing_at(positions):
         # Small graphs are faster on the event loop; big ones must not block it.
@@ -213,7 +212,7 @@ async def _checked_answer(
         evaluation = _evaluate(graph, body.grad_output, settings)
     answer = _answer(evaluation, note, settings)
     if split is not None:
-        plans.put(split, graph, positions, note)
+        state.evaluate_plans.put(split, graph, positions, note)
     return answer
 
 
@@ -241,8 +240,9 @@ def _leaf_elements(spec: dict) -> int:
 @router.post("/api/parse", responses=ERROR_RESPONSES)
 async def parse_expression(body: ParseIn, request: Request) -> dict:
     """Turn an expression into graph JSON without evaluating it."""
-    limits = request.app.state.settings.limits
-    spec, positions = PARSED.parse(body.expression, body.inputs, limits)
+    state = request.app.state
+    limits = state.settings.limits
+    spec, positions = state.parsed.parse(body.expression, body.inputs, limits)
     with pointing_at(positions):
         graph = build_graph(spec, limits)
     return {"graph": graph_to_json(graph)}

@@ -15,7 +15,7 @@ router = APIRouter(tags=["export"])
 
 def _pytorch(body: EvaluateIn, request: Request) -> dict:
     limits = request.app.state.settings.limits
-    spec, positions = graph_spec(body, limits)
+    spec, positions = graph_spec(body, limits, request.app.state.parsed)
     with pointing_at(positions):
         graph = build_graph(spec, limits)
         evaluation = evaluate(graph, grad_output=body.grad_output, limits=limits, with_local=False)
@@ -40,6 +40,6 @@ async def export_pytorch_of_expression(
 async def export_dot(body: EvaluateIn, request: Request) -> dict:
     """The graph in Graphviz DOT, drawn left to right."""
     limits = request.app.state.settings.limits
-    spec, positions = graph_spec(body, limits)
+    spec, positions = graph_spec(body, limits, request.app.state.parsed)
     with pointing_at(positions):
         return {"dot": to_dot(build_graph(spec, limits))}

@@ -517,7 +517,7 @@ async def surface(body: SurfaceIn) -> dict:
 async def gradient_check(body: GradcheckIn, request: Request) -> dict:
     """Autodiff gradients next to forward and central differences, over h from 1e-1 to 1e-15."""
     limits = request.app.state.settings.limits
-    spec, positions = graph_spec(body, limits)
+    spec, positions = graph_spec(body, limits, request.app.state.parsed)
     with pointing_at(positions):
         result = await run_in_threadpool(
             lambda: gradcheck(build_graph(spec, limits), limits=limits)

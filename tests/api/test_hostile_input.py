@@ -8,7 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.routes.evaluate import PARSED
 from app.settings import Settings
 from tests.conftest import assert_error
 
@@ -75,7 +74,7 @@ def test_answer_with_too_many_numbers_is_413():
 def test_parsed_cache_does_not_keep_big_tensors(client):
     expression = "a = randn(300, 300, seed=7)\nf = sum(a)"
     assert client.post("/api/evaluate", json={"expression": expression}).status_code == 200
-    assert not any(key[0] == expression for key in PARSED.graphs)
+    assert not any(key[0] == expression for key in client.app.state.parsed.graphs)
 
 
 @pytest.mark.parametrize(
