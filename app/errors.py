@@ -1,6 +1,6 @@
 """One error shape for every JSON error, produced by the handlers registered here.
 
-Body: {"error": {"code": "...", "message": "...", "node_ids"?, "line"?, "column"?}}.
+Body: {"error": {"code": "...", "message": "...", "node_ids"?, "line"?, "column"?, "details"?}}.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ class BodySizeLimit:
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit():
             if int(declared) > limit:
-                return await self._refuse(send, limit)
+                return await self._refuse(send, limit, int(declared))
             if b"transfer-encoding" not in headers:
                 # The server reads exactly the declared length, no more: nothing to count.
                 return await self.app(scope, receive, send)
@@ -37,7 +37,8 @@ class BodySizeLimit:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > limit:
-                return await self._refuse(send, limit)
+                # The rest is not read, so actual is the size when the limit was passed.
+                return await self._refuse(send, limit, size)
             more = message.get("more_body", False)
 
         body = b"".join(chunks)
@@ -52,10 +53,11 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send, limit: int) -> None:
+    async def _refuse(self, send, limit: int, actual: int) -> None:
         error = {
             "code": "request_too_large",
             "message": f"the request body is larger than the limit of {limit:,} bytes",
+            "details": {"what": "request_bytes", "limit": limit, "actual": actual},
         }
         # Spelled as every other error answer is (Starlette's JSONResponse).
         body = json.dumps({"error": error}, ensure_ascii=False, separators=(",", ":")).encode()

@@ -111,7 +111,8 @@ def _check_count(evaluation: Evaluation, max_numbers: int, scalar: bool) -> None
         raise LimitError(
             f"the answer would carry {numbers:,} numbers (values, gradients and each "
             f"edge's upstream, local and downstream); the limit is {max_numbers:,}. "
-            "Use smaller tensors."
+            "Use smaller tensors.",
+            details={"what": "answer_numbers", "limit": max_numbers, "actual": numbers},
         )
 
 

@@ -91,7 +91,10 @@ def _check_samples(samples: int) -> None:
             code="bad_samples",
         )
     if samples > MAX_SAMPLES:
-        raise LimitError(f"a toy data set has at most {MAX_SAMPLES:,} samples, got {samples:,}")
+        raise LimitError(
+            f"a toy data set has at most {MAX_SAMPLES:,} samples, got {samples:,}",
+            details={"what": "samples", "limit": MAX_SAMPLES, "actual": int(samples)},
+        )
 
 
 def _check_noise(noise: float) -> None:

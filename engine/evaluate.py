@@ -109,14 +109,18 @@ class Clock:
 
     def __init__(self, limits: Limits) -> None:
         self.budget = limits.max_seconds
-        self.deadline = time.perf_counter() + limits.max_seconds
+        self.start = time.perf_counter()
+        self.deadline = self.start + limits.max_seconds
 
     def check(self, node_id: str) -> None:
-        if time.perf_counter() > self.deadline:
+        now = time.perf_counter()
+        if now > self.deadline:
             raise LimitError(
                 f"the evaluation took longer than the limit of {self.budget:g} s "
                 f"(it was at node {node_id!r}); make the graph or its tensors smaller",
                 node_ids=[node_id],
+                # actual is the time spent when the clock was read, up to EVERY nodes late.
+                details={"what": "seconds", "limit": self.budget, "actual": now - self.start},
             )
 
 
@@ -183,14 +187,25 @@ def forward(
 
 def _check_size(node_id: str, out, elements: int, limits: Limits) -> int:
     size = int(np.size(out))
-    if size > limits.max_tensor_elements or elements + size > limits.max_graph_elements:
-        raise LimitError(
-            f"node {node_id!r} makes a tensor of shape {np.shape(out)}; the limits are "
-            f"{limits.max_tensor_elements:,} elements per tensor and "
-            f"{limits.max_graph_elements:,} in the whole graph",
-            node_ids=[node_id],
-        )
-    return size
+    if size > limits.max_tensor_elements:
+        details = {"what": "tensor_elements", "limit": limits.max_tensor_elements, "actual": size}
+    elif elements + size > limits.max_graph_elements:
+        details = {
+            "what": "graph_elements",
+            "limit": limits.max_graph_elements,
+            "actual": elements + size,
+        }
+    else:
+        return size
+
+    # One message for both limits (tests and the page rely on it); details say which one.
+    raise LimitError(
+        f"node {node_id!r} makes a tensor of shape {np.shape(out)}; the limits are "
+        f"{limits.max_tensor_elements:,} elements per tensor and "
+        f"{limits.max_graph_elements:,} in the whole graph",
+        node_ids=[node_id],
+        details=details,
+    )
 
 
 def _located(error: Exception, node, args) -> EngineError:

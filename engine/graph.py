@@ -97,7 +97,14 @@ def to_value(raw: Any, where: str, limits: Limits = DEFAULT_LIMITS):
     if isinstance(raw, np.ndarray):
         # From Python callers; keeps shapes JSON cannot spell, such as (0, 3).
         if raw.size > limits.max_tensor_elements:
-            raise LimitError(f"{where}: more than {limits.max_tensor_elements:,} elements")
+            raise LimitError(
+                f"{where}: more than {limits.max_tensor_elements:,} elements",
+                details={
+                    "what": "tensor_elements",
+                    "limit": limits.max_tensor_elements,
+                    "actual": int(raw.size),
+                },
+            )
         return raw.astype(np.float64) if raw.ndim else np.float64(raw)
     if isinstance(raw, str):
         if raw.lower() in NONFINITE_NAMES:
@@ -132,7 +139,14 @@ def _flatten_rectangular(raw: list, where: str, limits: Limits):
         shape.append(lengths.pop())
         if math.prod(shape) > limits.max_tensor_elements:
             raise LimitError(
-                f"{where}: more than {limits.max_tensor_elements:,} elements in one tensor"
+                f"{where}: more than {limits.max_tensor_elements:,} elements in one tensor",
+                # The walk stops at the first level past the limit, so the deeper levels are
+                # not counted: actual is a lower bound on the tensor's size.
+                details={
+                    "what": "tensor_elements",
+                    "limit": limits.max_tensor_elements,
+                    "actual": math.prod(shape),
+                },
             )
         level = [x for item in level for x in item]
     if any(isinstance(item, list) for item in level):
@@ -153,7 +167,8 @@ def build_graph(spec: dict, limits: Limits = DEFAULT_LIMITS) -> Graph:
         raise GraphError("a graph needs a non-empty list of nodes", code="empty_graph")
     if len(raw_nodes) > limits.max_nodes:
         raise LimitError(
-            f"the graph has {len(raw_nodes):,} nodes; the limit is {limits.max_nodes:,}"
+            f"the graph has {len(raw_nodes):,} nodes; the limit is {limits.max_nodes:,}",
+            details={"what": "nodes", "limit": limits.max_nodes, "actual": len(raw_nodes)},
         )
 
     nodes: dict[str, Node] = {}

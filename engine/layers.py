@@ -66,7 +66,11 @@ def whole(value: Any, op: str, name: str, minimum: int) -> int:
         raise bad_attribute(f"{op}: {name} must be {minimum} or more, got {int(value)}")
     most = MAXIMUM.get(name)
     if most is not None and value > most:
-        raise LimitError(f"{op}: {name} is {int(value):,}; the limit is {most:,}")
+        # The attribute's own name says what is limited: kernel_size, stride, padding...
+        raise LimitError(
+            f"{op}: {name} is {int(value):,}; the limit is {most:,}",
+            details={"what": name, "limit": most, "actual": int(value)},
+        )
     return int(value)
 
 
@@ -278,7 +282,8 @@ def _shape(input_shape: Any) -> tuple[int, ...]:
             raise ShapeError(f"the shape {list(input_shape)} holds {size!r}, not a size")
         if size > MAXIMUM["size"]:
             raise LimitError(
-                f"the shape {list(input_shape)} has a size above the limit of {MAXIMUM['size']:,}"
+                f"the shape {list(input_shape)} has a size above the limit of {MAXIMUM['size']:,}",
+                details={"what": "axis_size", "limit": MAXIMUM["size"], "actual": int(size)},
             )
         sizes.append(int(size))
     return tuple(sizes)

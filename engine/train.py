@@ -353,6 +353,11 @@ def check_settings(settings: TrainSettings, rows: int, parameters: int) -> None:
             f"Newton's method needs the full Hessian, which is computed for at most "
             f"{MAX_HESSIAN_PARAMETERS} parameters; this model has {parameters:,}",
             code="too_many_parameters",
+            details={
+                "what": "hessian_parameters",
+                "limit": MAX_HESSIAN_PARAMETERS,
+                "actual": parameters,
+            },
         )
 
 
@@ -387,7 +392,10 @@ def _check_limits(settings: TrainSettings) -> None:
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise EngineError(f"steps must be a whole number ≥ 1, got {steps!r}", code="bad_steps")
     if steps > MAX_STEPS:
-        raise LimitError(f"a run has at most {MAX_STEPS:,} steps, asked for {steps:,}")
+        raise LimitError(
+            f"a run has at most {MAX_STEPS:,} steps, asked for {steps:,}",
+            details={"what": "steps", "limit": MAX_STEPS, "actual": steps},
+        )
     _check_positive(settings.max_seconds, "time limit", "bad_time_limit")
     delay = settings.step_delay
     if not _is_real(delay) or not 0.0 <= delay <= MAX_STEP_DELAY:
@@ -397,7 +405,8 @@ def _check_limits(settings: TrainSettings) -> None:
         )
     if settings.max_seconds > MAX_SECONDS:
         raise LimitError(
-            f"a run lasts at most {MAX_SECONDS:g} s, asked for {settings.max_seconds:g} s"
+            f"a run lasts at most {MAX_SECONDS:g} s, asked for {settings.max_seconds:g} s",
+            details={"what": "seconds", "limit": MAX_SECONDS, "actual": settings.max_seconds},
         )
 
 
@@ -737,7 +746,11 @@ def loss_surface(
     """The loss of the 1-D linear regression ŷ = w·x + b over (w, b), and the path each of
     gradient descent, SGD, minibatch and Newton takes from the same start."""
     if not 1 <= steps <= 200:
-        raise LimitError(f"the surface paths have 1 to 200 steps, asked for {steps}")
+        # The one limit with a floor: a path of 0 steps is refused here too.
+        raise LimitError(
+            f"the surface paths have 1 to 200 steps, asked for {steps}",
+            details={"what": "steps", "limit": 200, "minimum": 1, "actual": steps},
+        )
     data = Data(X, y, X[:0], y[:0])
     paths = {
         name: _path(X, y, data, name, start, learning_rate, batch_size, steps, seed)

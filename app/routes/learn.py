@@ -227,6 +227,8 @@ class TrainingRun:
             }
         except EngineError as error:
             body = {"reason": "failed", "message": error.message, "code": error.code}
+            if error.details:
+                body["details"] = error.details
         except Exception:  # the thread must always end the stream, whatever happened
             log.exception("training run %s failed", self.id)
             body = {"reason": "failed", "message": "the run failed on the server"}

@@ -160,9 +160,12 @@ def limited_client(**limits):
 
 def test_evaluate_body_size_limit_is_413():
     with limited_client() as small:
-        response = evaluate(small, expression="x = 1\n" + "# padding\n" * 2_000 + "x")
+        expression = "x = 1\n" + "# padding\n" * 2_000 + "x"
+        response = evaluate(small, expression=expression)
         error = assert_error(response, 413, "request_too_large")
         assert "10,000 bytes" in error["message"]
+        sent = len(response.request.content)
+        assert error["details"] == {"what": "request_bytes", "limit": 10_000, "actual": sent}
 
 
 def test_evaluate_body_size_limit_holds_without_content_length():
@@ -177,7 +180,10 @@ def test_evaluate_body_size_limit_holds_without_content_length():
         response = small.post(
             "/api/evaluate", content=chunks(), headers={"content-type": "application/json"}
         )
-        assert_error(response, 413, "request_too_large")
+        details = assert_error(response, 413, "request_too_large")["details"]
+        # Reading stops at the chunk that passes the limit, so actual is at most all of it.
+        assert details["what"] == "request_bytes" and details["limit"] == 10_000
+        assert 10_000 < details["actual"] <= sum(map(len, chunks()))
 
 
 def test_evaluate_node_limit_is_413():

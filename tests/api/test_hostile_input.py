@@ -67,8 +67,13 @@ def test_answer_with_too_many_numbers_is_413():
     settings = Settings(max_response_numbers=1_000)
     with TestClient(create_app(settings), raise_server_exceptions=False) as small:
         body = {"expression": "a = ones(20, 20)\nf = sum(a @ a)"}
-        message = assert_4xx(small.post("/api/evaluate", json=body), 413, "limit_exceeded")
+        response = small.post("/api/evaluate", json=body)
+        message = assert_4xx(response, 413, "limit_exceeded")
         assert "1,000" in message
+        # 400 values and 400 grads of a, of a @ a, and so on: at least the first two nodes'.
+        details = response.json()["error"]["details"]
+        assert details["what"] == "answer_numbers" and details["limit"] == 1_000
+        assert details["actual"] >= 2 * 2 * 400
 
 
 def test_parsed_cache_does_not_keep_big_tensors(client):
