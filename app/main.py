@@ -45,11 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES)
     app.state.asset_version = _asset_version(STATIC)
-    app.state.evaluate_cache = ResponseCache(
-        settings.evaluate_cache_entries, settings.evaluate_cache_largest
-    )
-    app.state.evaluate_plans = PlanCache(settings.evaluate_cache_entries)
-    app.state.parsed = ParsedCache()
+    entries, budget = settings.evaluate_cache_entries, settings.evaluate_cache_bytes
+    app.state.evaluate_cache = ResponseCache(entries, budget)
+    app.state.evaluate_plans = PlanCache(entries, budget)
+    app.state.parsed = ParsedCache(entries, budget)
     app.state.save_limit = SaveLimit(settings.saves_per_minute)
 
     install_error_handlers(app)

@@ -15,13 +15,13 @@ a tensor, "nan", a string) stays in the key, so it must match exactly.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
 
+from app.caches import BoundedCache
 from app.serialize import AnswerTemplate
 from engine.evaluate import Evaluation
 from engine.graph import Graph
@@ -132,29 +132,32 @@ def _plain_number(value: Any) -> bool:
 
 
 class PlanCache:
-    """The latest plans by structure, a bounded number of them."""
+    """The latest plans by structure, bounded in number and in bytes."""
 
-    def __init__(self, entries: int = 512, largest_body: int = 16 * 1024) -> None:
-        self.entries = entries
+    # Bytes of a checked node with its share of the graph's order, measured with tracemalloc
+    # and rounded up; the template is about as long as the answer it was cut from.
+    NODE_BYTES = 300
+
+    def __init__(
+        self, entries: int = 512, budget: int = 32 * 1024 * 1024, largest_body: int = 16 * 1024
+    ) -> None:
+        self.plans = BoundedCache(entries, budget)
         self.largest_body = largest_body
-        self.plans: OrderedDict[bytes, Plan] = OrderedDict()
 
     def split(self, raw: bytes) -> Split | None:
-        return split(raw, self.largest_body) if self.entries else None
+        return split(raw, self.largest_body) if self.plans.entries else None
 
     def get(self, split: Split) -> Plan | None:
-        plan = self.plans.get(split.key)
-        if plan is not None:
-            self.plans.move_to_end(split.key)
-        return plan
+        return self.plans.get(split.key)
 
-    def put(self, split: Split, graph: Graph, positions: dict, note: str | None) -> None:
+    def put(
+        self, split: Split, graph: Graph, positions: dict, note: str | None, answer_bytes: int
+    ) -> None:
         """Keep the plan of a body that passed every check and was evaluated."""
         ids = list(graph.nodes)  # in the body's order (duplicate ids were refused)
         targets = tuple(_target(slot, ids, graph, split.input_names) for slot in split.slots)
-        self.plans[split.key] = Plan(graph, positions, targets, note)
-        if len(self.plans) > self.entries:
-            self.plans.popitem(last=False)
+        size = len(split.key) + self.NODE_BYTES * len(graph.nodes) + answer_bytes
+        self.plans.put(split.key, Plan(graph, positions, targets, note), size)
 
 
 def _target(slot: int | str | None, ids: list[str], graph: Graph, input_names) -> Any:

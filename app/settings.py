@@ -31,10 +31,11 @@ class Settings:
     max_body_bytes: int = 2 * 1024 * 1024
     # Photo uploads to the CNN lab may be larger (a phone's JPEG is several MB).
     max_upload_bytes: int = 12 * 1024 * 1024
-    # Answers of /api/evaluate kept by request body (0 turns the cache off), and the
-    # largest body or answer kept, in bytes.
+    # /api/evaluate keeps recent answers by body, checked graphs by structure and parsed
+    # expressions by text: each cache at most this many entries (0 turns all three off) and
+    # this many bytes.
     evaluate_cache_entries: int = 512
-    evaluate_cache_largest: int = 64 * 1024
+    evaluate_cache_bytes: int = 32 * 1024 * 1024
     # An /api/evaluate answer carries at most this many numbers (about 20 MB of JSON).
     max_response_numbers: int = 1_000_000
     # Evaluations bigger than this (nodes + tensor elements) run off the event loop.

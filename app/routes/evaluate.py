@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +13,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
+from app.caches import BoundedCache
 from app.errors import ApiError
 from app.plans import Plan, PlanCache, Split
 from app.schemas import (
@@ -39,15 +39,15 @@ router = APIRouter(tags=["graphs"])
 class ParsedCache:
     """The parser's graphs for recent expressions: students post the same text often.
 
-    Only small graphs are kept (a short text like `randn(1000, 1000)` can make a big one), so
-    the cache's memory stays bounded. A kept graph is shared between requests, so nothing
-    downstream may change it (build_graph only reads it).
+    A kept graph is shared between requests, so nothing downstream may change it (build_graph
+    only reads it).
     """
 
-    def __init__(self, entries: int = 512, largest_leaf_elements: int = 4_096) -> None:
-        self.entries = entries
-        self.largest = largest_leaf_elements
-        self.graphs: OrderedDict[tuple, tuple[dict, dict]] = OrderedDict()
+    # Bytes of a parsed node with its position, measured with tracemalloc, rounded up.
+    NODE_BYTES = 500
+
+    def __init__(self, entries: int = 512, budget: int = 32 * 1024 * 1024) -> None:
+        self.graphs = BoundedCache(entries, budget)
 
     def parse(self, expression: str, inputs: dict | None, limits: Limits) -> tuple[dict, dict]:
         """The graph and where each node's text is, as engine.expr.parse_located gives them."""
@@ -55,13 +55,12 @@ class ParsedCache:
         key = (expression, json.dumps(inputs, sort_keys=True) if inputs else "", limits)
         parsed = self.graphs.get(key)
         if parsed is not None:
-            self.graphs.move_to_end(key)
             return parsed
         parsed = parse_located(expression, inputs, limits)
-        if _leaf_elements(parsed[0]) <= self.largest and len(expression) <= 16_384:
-            self.graphs[key] = parsed
-            if len(self.graphs) > self.entries:
-                self.graphs.popitem(last=False)
+        # A short text like `randn(1000, 1000)` can make big leaves: 8 bytes a number.
+        spec = parsed[0]
+        size = len(expression) + self.NODE_BYTES * len(spec["nodes"]) + 8 * _leaf_elements(spec)
+        self.graphs.put(key, parsed, size)
         return parsed
 
 
@@ -141,26 +140,17 @@ class ResponseCache:
     """The latest answers by request body: an evaluation is a pure function of its body.
 
     A class working through one preset sends the same body dozens of times; those are
-    answered without evaluating again. Only small answers are kept, so memory stays bounded.
+    answered without evaluating again.
     """
 
-    def __init__(self, entries: int, largest: int) -> None:
-        self.entries = entries
-        self.largest = largest
-        self.answers: OrderedDict[bytes, bytes] = OrderedDict()
+    def __init__(self, entries: int, budget: int) -> None:
+        self.answers = BoundedCache(entries, budget)
 
     def get(self, body: bytes) -> bytes | None:
-        answer = self.answers.get(body)
-        if answer is not None:
-            self.answers.move_to_end(body)
-        return answer
+        return self.answers.get(body)
 
     def put(self, body: bytes, answer: bytes) -> None:
-        if self.entries == 0 or len(answer) > self.largest or len(body) > self.largest:
-            return
-        self.answers[body] = answer
-        if len(self.answers) > self.entries:
-            self.answers.popitem(last=False)
+        self.answers.put(body, answer, len(body) + len(answer))
 
 
 @router.post(
@@ -212,7 +202,7 @@ async def _checked_answer(raw: bytes, state: State, split: Split | None) -> byte
         evaluation = _evaluate(graph, body.grad_output, settings)
     answer = _answer(evaluation, note, settings)
     if split is not None:
-        state.evaluate_plans.put(split, graph, positions, note)
+        state.evaluate_plans.put(split, graph, positions, note, len(answer))
     return answer
 
 
@@ -226,6 +216,8 @@ def _leaf_elements(spec: dict) -> int:
     total = 0
     for node in spec["nodes"]:
         value = node.get("value") if isinstance(node, dict) else None
+        if value is None:
+            continue  # an op node, which holds no number until it is evaluated
         if isinstance(value, np.ndarray):
             total += value.size
             continue

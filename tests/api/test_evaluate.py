@@ -242,7 +242,7 @@ def test_evaluate_repeated_body_is_answered_from_the_cache_unchanged(client):
 
 def test_evaluate_cache_is_bounded():
     with limited_client() as small:
-        small.app.state.evaluate_cache.entries = 2
+        small.app.state.evaluate_cache.answers.entries = 2
         for value in range(5):
             evaluate(small, expression=f"x = {value}\nf = x * x")
         assert len(small.app.state.evaluate_cache.answers) == 2
