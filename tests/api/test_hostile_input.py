@@ -76,10 +76,15 @@ def test_answer_with_too_many_numbers_is_413():
         assert details["actual"] >= 2 * 2 * 400
 
 
-def test_parsed_cache_does_not_keep_big_tensors(client):
-    expression = "a = randn(300, 300, seed=7)\nf = sum(a)"
-    assert client.post("/api/evaluate", json={"expression": expression}).status_code == 200
-    assert not any(key[0] == expression for key in client.app.state.parsed.graphs)
+def test_parsed_cache_does_not_keep_big_tensors(tmp_path):
+    settings = Settings(db_path=tmp_path / "g.sqlite3", evaluate_cache_bytes=1024 * 1024)
+    small, big = "a = randn(30, 30, seed=7)\nf = sum(a)", "a = randn(300, 300, seed=7)\nf = sum(a)"
+    with TestClient(create_app(settings)) as client:
+        for expression in (small, big):
+            assert client.post("/api/evaluate", json={"expression": expression}).status_code == 200
+        kept = [key[0] for key in client.app.state.parsed.graphs]
+    # 7 KB of numbers are kept; 720 KB, more than an eighth of the 1 MiB budget, are not.
+    assert kept == [small]
 
 
 @pytest.mark.parametrize(
@@ -117,14 +122,18 @@ def test_training_with_every_row_held_out_is_422(client):
 
 
 @pytest.mark.parametrize("last_event_id", ["\u00b2", "9" * 5_000, "-3", "1e3"])
-def test_odd_last_event_id_replays_the_stream_from_the_start(client, last_event_id):
-    run = client.post("/api/train", json={"steps": 3}).json()
-    # httpx sends str headers as ASCII; the superscript two goes as the byte 0xB2.
-    headers = {"Last-Event-ID": last_event_id.encode("latin-1")}
+def test_odd_last_event_id_replays_the_stream_from_the_start(tmp_path, last_event_id):
+    # An app of its own: runs other tests left going could hold both training slots.
+    settings = Settings(db_path=tmp_path / "graphs.sqlite3", database_url=None)
+    with TestClient(create_app(settings)) as client:
+        started = client.post("/api/train", json={"steps": 3})
+        assert started.status_code == 201, started.text
+        # httpx sends str headers as ASCII; the superscript two goes as the byte 0xB2.
+        headers = {"Last-Event-ID": last_event_id.encode("latin-1")}
 
-    with client.stream("GET", run["events_url"], headers=headers) as stream:
-        assert stream.status_code == 200
-        first = next(line for line in stream.iter_lines() if line.startswith("id:"))
+        with client.stream("GET", started.json()["events_url"], headers=headers) as stream:
+            assert stream.status_code == 200
+            first = next(line for line in stream.iter_lines() if line.startswith("id:"))
 
     assert first == "id: 0"
 
