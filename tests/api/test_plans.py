@@ -165,14 +165,19 @@ def torch_neuron(t: dict) -> dict:
     return {"p0": p0, "p1": p1, "s0": s0, "s": s, "f": torch.sigmoid(s)}
 
 
-def test_plan_neuron_values_and_grads_match_torch(planned, full):
-    rng = random.Random(20240611)
-    leaves = [
-        {name: rng.uniform(-4, 4) for name in ("w0", "x0", "w1", "x1", "w2")} for _ in range(8)
-    ]
+def neuron_answers(planned, full, seed: int, count: int, spread: float) -> tuple[list, list]:
+    """The neuron posted with `count` random input sets: the sets and their answers."""
+    rng = random.Random(seed)
+    names = ("w0", "x0", "w1", "x1", "w2")
+    leaves = [{name: rng.uniform(-spread, spread) for name in names} for _ in range(count)]
     answers, templates = post_sequence(planned, full, [graph_body(NEURON, v) for v in leaves])
-
     assert_three_stages(templates)
+    return leaves, answers
+
+
+def test_plan_neuron_values_and_grads_match_torch(planned, full):
+    leaves, answers = neuron_answers(planned, full, seed=20240611, count=8, spread=4)
+
     for values, answer in zip(leaves, answers, strict=True):
         truth = torch_nodes(values, torch_neuron)
         assert set(answer["nodes"]) == set(truth)
@@ -182,13 +187,8 @@ def test_plan_neuron_values_and_grads_match_torch(planned, full):
 
 
 def test_plan_neuron_edges_multiply_upstream_by_local(planned, full):
-    rng = random.Random(7)
-    leaves = [
-        {name: rng.uniform(-3, 3) for name in ("w0", "x0", "w1", "x1", "w2")} for _ in range(5)
-    ]
-    answers, templates = post_sequence(planned, full, [graph_body(NEURON, v) for v in leaves])
+    _, answers = neuron_answers(planned, full, seed=7, count=5, spread=3)
 
-    assert_three_stages(templates)
     for answer in answers:
         assert len(answer["edges"]) == 9
         for edge in answer["edges"]:
