@@ -163,3 +163,27 @@ def test_text_a_number_field_cannot_hold_asks_for_a_number(page):
     # The field fixed before is no longer marked.
     assert page.get_attribute("#train-form [name=samples]", "aria-invalid") != "true"
     assert sent == []
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "label", "error"),
+    [
+        ("#train-form", "steps", "Steps", "#train-error"),
+        ("#train-form", "samples", "Samples", "#train-error"),
+        ("#train-form", "seed", "Seed", "#train-error"),
+        ("#surface-form", "batch_size", "Minibatch size", "#surface-error"),
+        ("#surface-form", "steps", "Steps", "#surface-error"),
+    ],
+)
+def test_a_count_with_a_fraction_asks_for_a_whole_number(page, form, field, label, error):
+    open_learn(page)
+    sent = []
+    page.on("request", lambda request: "/api/" in request.url and sent.append(request.url))
+    page.fill(f"{form} [name={field}]", "1.5")
+
+    button = "#start-button" if form == "#train-form" else f"{form} [type=submit]"
+    page.click(button)
+
+    expect(page.locator(error)).to_contain_text(f"{label} needs a whole number, such as 2.")
+    assert page.get_attribute(f"{form} [name={field}]", "aria-invalid") == "true"
+    assert not any("/api/train" in url or "/api/loss-surface" in url for url in sent)

@@ -43,3 +43,12 @@ export function requiredNumber(form, name, label) {
   if (!valid) throw new Error(`${label} needs a number.`);
   return value;
 }
+
+/** As requiredNumber, for a count such as steps: 1.5 is refused here, in the student's words. */
+export function requiredWholeNumber(form, name, label) {
+  const value = requiredNumber(form, name, label);
+  const whole = Number.isInteger(value);
+  form.elements[name].setAttribute("aria-invalid", String(!whole));
+  if (!whole) throw new Error(`${label} needs a whole number, such as ${Math.round(value)}.`);
+  return value;
+}

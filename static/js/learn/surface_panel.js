@@ -5,7 +5,14 @@
 import { clear, h, s } from "../dom.js";
 import { fetchSurface } from "./api.js";
 import { contourLevels, contourSegments } from "./contours.js";
-import { hideError, markStale, requiredNumber, showError, withStaleNote } from "./errors.js";
+import {
+  hideError,
+  markStale,
+  requiredNumber,
+  requiredWholeNumber,
+  showError,
+  withStaleNote,
+} from "./errors.js";
 import { clipTo, drawAxes, linePath, scale } from "./plot.js";
 
 const WIDTH = 300;
@@ -36,8 +43,8 @@ export class SurfacePanel {
     return {
       learning_rate:
         field("learning_rate") !== "" && Number.isFinite(rate) ? rate : field("learning_rate"),
-      batch_size: requiredNumber(this.form, "batch_size", "Minibatch size"),
-      steps: requiredNumber(this.form, "steps", "Steps"),
+      batch_size: requiredWholeNumber(this.form, "batch_size", "Minibatch size"),
+      steps: requiredWholeNumber(this.form, "steps", "Steps"),
       start: [
         requiredNumber(this.form, "start_w", "Start w"),
         requiredNumber(this.form, "start_b", "Start b"),

@@ -2,7 +2,14 @@
 // the run's events feed (loss curve, accuracy, decision regions).
 
 import { followRun, startRun, stopRun } from "./api.js";
-import { hideError, markStale, requiredNumber, showError, withStaleNote } from "./errors.js";
+import {
+  hideError,
+  markStale,
+  requiredNumber,
+  requiredWholeNumber,
+  showError,
+  withStaleNote,
+} from "./errors.js";
 import { LossChart } from "./loss_chart.js";
 import { RegionsView } from "./regions_view.js";
 
@@ -108,6 +115,7 @@ export class TrainPanel {
   body() {
     const field = (name) => this.form.elements[name].value.trim();
     const number = (name, label) => requiredNumber(this.form, name, label);
+    const count = (name, label) => requiredWholeNumber(this.form, name, label);
     // Only the first bad field is named: the marks of an earlier attempt must not linger.
     for (const input of this.form.querySelectorAll("[aria-invalid]")) {
       input.removeAttribute("aria-invalid");
@@ -118,9 +126,9 @@ export class TrainPanel {
     return {
       dataset: {
         name: field("dataset"),
-        samples: number("samples", "Samples"),
+        samples: count("samples", "Samples"),
         noise: number("noise", "Noise"),
-        seed: number("seed", "Seed"),
+        seed: count("seed", "Seed"),
       },
       model: {
         kind: field("model"),
@@ -131,12 +139,12 @@ export class TrainPanel {
       optimizer: {
         name: optimizer,
         learning_rate: this.learningRate(),
-        batch_size: usesBatch ? number("batch_size", "Batch size") : null,
+        batch_size: usesBatch ? count("batch_size", "Batch size") : null,
         // The method's unused fields are hidden; left out, they take the server's defaults.
         momentum: optimizer === "momentum" ? number("momentum", "Momentum") : undefined,
         damping: optimizer === "newton" ? number("damping", "Damping") : undefined,
       },
-      steps: number("steps", "Steps"),
+      steps: count("steps", "Steps"),
       max_seconds: number("max_seconds", "Time limit"),
       step_delay_ms: number("step_delay_ms", "Slow motion"),
     };
