@@ -68,9 +68,32 @@ async def _api_error(request: Request, error: ApiError) -> JSONResponse:
     return error_response(error.status, body, error.headers)
 
 
+def is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type names JSON: application/json or a +json type, any parameters."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def not_json(content_type: str | None) -> ApiError:
+    """The 415 for a body sent as something other than JSON."""
+    said = f"it said {content_type!r}" if content_type else "it gave no Content-Type"
+    return ApiError(
+        415,
+        "unsupported_media_type",
+        f"send the body as JSON with the header Content-Type: application/json ({said})",
+    )
+
+
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     problems = error.errors()
     first = problems[0] if problems else {}
+    content_type = request.headers.get("content-type")
+    if first.get("loc", ())[:1] == ("body",) and not is_json(content_type):
+        # FastAPI leaves a body that is not JSON unread and reports it missing or of the wrong
+        # type, which says nothing of the real mistake.
+        return await _api_error(request, not_json(content_type))
     if first.get("type") == "json_invalid":
         body = {
             "code": "malformed_json",

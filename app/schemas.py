@@ -190,6 +190,7 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Malformed JSON or an expression error."},
     413: {"model": ErrorOut, "description": "A documented size limit was exceeded."},
+    415: {"model": ErrorOut, "description": "The body was not sent as application/json."},
     422: {"model": ErrorOut, "description": "A graph that cannot be evaluated."},
 }
 

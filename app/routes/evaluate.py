@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from app.caches import BoundedCache
-from app.errors import ApiError
+from app.errors import ApiError, is_json, not_json
 from app.plans import Plan, PlanCache, Split
 from app.schemas import (
     ERROR_RESPONSES,
@@ -162,6 +162,9 @@ class ResponseCache:
 async def evaluate_graph(request: Request) -> Response:
     """Run the forward and backward passes; return values and every edge's gradients."""
     state = request.app.state
+    content_type = _content_type(request.scope)
+    if not is_json(content_type):
+        raise not_json(content_type)
     cache: ResponseCache = state.evaluate_cache
     raw = await request.body()
     answer = cache.get(raw)
@@ -177,6 +180,14 @@ async def evaluate_graph(request: Request) -> Response:
         answer = await _checked_answer(raw, state, split)
     cache.put(raw, answer)
     return Response(answer, media_type="application/json")
+
+
+def _content_type(scope: dict) -> str | None:
+    # Read off the raw headers: building Starlette's Headers costs more on this hot path.
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return None
 
 
 def _planned_answer(plan: Plan, split: Split, settings: Settings) -> bytes:

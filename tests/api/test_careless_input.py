@@ -90,7 +90,9 @@ def test_nonfinite_grad_output_is_warned_about_at_the_output(client):
     ],
 )
 def test_json_numbers_beyond_float64_are_refused(client, text):
-    response = client.post("/api/evaluate", content=text)
+    response = client.post(
+        "/api/evaluate", content=text, headers={"content-type": "application/json"}
+    )
 
     message = assert_error(response, 422, "nonfinite_number")["message"]
     assert '"inf"' in message
@@ -121,3 +123,35 @@ def test_lone_carriage_returns_end_lines(client):
     answer = client.post("/api/evaluate", json={"expression": "x = 2\ry = 3\rf = x * y"}).json()
 
     assert answer["nodes"]["f"]["value"] == 6
+
+
+JSON_ROUTES = [
+    "/api/evaluate",
+    "/api/parse",
+    "/api/gradcheck",
+    "/api/export/pytorch",
+    "/api/layers",
+    "/api/graphs",
+]
+
+
+@pytest.mark.parametrize("route", JSON_ROUTES)
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_not_sent_as_json_is_415_on_every_json_route(client, route, content_type):
+    # What `curl -d` sends without -H, or a cross-site form: the text is JSON, the type is not.
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post(route, content=b'{"expression": "f = 2 * 3"}', headers=headers)
+
+    message = assert_error(response, 415, "unsupported_media_type")["message"]
+    assert "Content-Type: application/json" in message
+    assert (repr(content_type) if content_type else "no Content-Type") in message
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "application/vnd.api+json"]
+)
+def test_json_with_parameters_or_a_json_suffix_is_read(client, content_type):
+    body = b'{"expression": "x = 3\\nf = 2 * x"}'
+    for route in ("/api/evaluate", "/api/parse"):
+        response = client.post(route, content=body, headers={"content-type": content_type})
+        assert response.status_code == 200, response.text
