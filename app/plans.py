@@ -31,6 +31,16 @@ GRAD_OUTPUT = object()
 
 
 @dataclass(frozen=True, slots=True)
+class Checked:
+    """What the full checks of a body made: all a plan needs besides where its numbers go."""
+
+    graph: Graph
+    positions: dict
+    note: str | None
+    grad_output: Any
+
+
+@dataclass(frozen=True, slots=True)
 class Split:
     """A body as its structure (the cache key) and the numbers taken out of it, in order."""
 
@@ -52,6 +62,9 @@ class Plan:
     targets: tuple
     # The note naming ignored `inputs`, which depends only on their names.
     note: str | None
+    # The checked body's grad_output: a tensor or a name such as "inf" stays in the key, so
+    # every body with this plan has the same one; a plain number comes from its slot.
+    grad_output: Any
     # Cut from the first plain answer when the plan is used again: most structures are
     # seen once (a new expression each time), and cutting costs about one answer.
     template: AnswerTemplate | None = None
@@ -60,7 +73,7 @@ class Plan:
     def graph_and_grad_output(self, numbers: list) -> tuple[Graph, Any]:
         """The kept graph with `numbers` in its leaves, and grad_output (None if not given)."""
         values = {}
-        grad_output = None
+        grad_output = self.grad_output
         for target, number in zip(self.targets, numbers, strict=True):
             if target is GRAD_OUTPUT:
                 grad_output = number
@@ -123,8 +136,12 @@ def split(raw: bytes, largest: int) -> Split | None:
 
     # The slots are part of the key, so a body with a real null where another had a number
     # has a different key.
+    try:
+        key = orjson.dumps([body, slots])
+    except orjson.JSONEncodeError:
+        return None  # nested deeper than orjson writes: the full checks refuse it
     names = frozenset(inputs) if type(inputs) is dict else frozenset()
-    return Split(orjson.dumps([body, slots]), tuple(slots), numbers, names)
+    return Split(key, tuple(slots), numbers, names)
 
 
 def _plain_number(value: Any) -> bool:
@@ -150,14 +167,14 @@ class PlanCache:
     def get(self, split: Split) -> Plan | None:
         return self.plans.get(split.key)
 
-    def put(
-        self, split: Split, graph: Graph, positions: dict, note: str | None, answer_bytes: int
-    ) -> None:
+    def put(self, split: Split, checked: Checked, answer_bytes: int) -> None:
         """Keep the plan of a body that passed every check and was evaluated."""
+        graph = checked.graph
         ids = list(graph.nodes)  # in the body's order (duplicate ids were refused)
         targets = tuple(_target(slot, ids, graph, split.input_names) for slot in split.slots)
+        plan = Plan(graph, checked.positions, targets, checked.note, checked.grad_output)
         size = len(split.key) + self.NODE_BYTES * len(graph.nodes) + answer_bytes
-        self.plans.put(split.key, Plan(graph, positions, targets, note), size)
+        self.plans.put(split.key, plan, size)
 
 
 def _target(slot: int | str | None, ids: list[str], graph: Graph, input_names) -> Any:

@@ -15,7 +15,7 @@ from starlette.datastructures import State
 
 from app.caches import BoundedCache
 from app.errors import ApiError, is_json, not_json
-from app.plans import Plan, PlanCache, Split
+from app.plans import Checked, Plan, PlanCache, Split
 from app.schemas import (
     ERROR_RESPONSES,
     EvaluateIn,
@@ -34,6 +34,7 @@ from engine.limits import Limits
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["graphs"])
+JSON = "application/json"
 
 
 class ParsedCache:
@@ -43,8 +44,11 @@ class ParsedCache:
     only reads it).
     """
 
-    # Bytes of a parsed node with its position, measured with tracemalloc, rounded up.
+    # Bytes of a parsed node with its position, and of one number of a leaf (a float in a
+    # list: nested lists hold Python floats, not packed ones), measured with tracemalloc and
+    # rounded up.
     NODE_BYTES = 500
+    NUMBER_BYTES = 40
 
     def __init__(self, entries: int = 512, budget: int = 32 * 1024 * 1024) -> None:
         self.graphs = BoundedCache(entries, budget)
@@ -52,14 +56,21 @@ class ParsedCache:
     def parse(self, expression: str, inputs: dict | None, limits: Limits) -> tuple[dict, dict]:
         """The graph and where each node's text is, as engine.expr.parse_located gives them."""
         # The standard library's json spells any integer, however large, for the key.
-        key = (expression, json.dumps(inputs, sort_keys=True) if inputs else "", limits)
+        given = json.dumps(inputs, sort_keys=True) if inputs else ""
+        key = (expression, given, limits)
         parsed = self.graphs.get(key)
         if parsed is not None:
             return parsed
         parsed = parse_located(expression, inputs, limits)
-        # A short text like `randn(1000, 1000)` can make big leaves: 8 bytes a number.
+        # The key holds the inputs' text, used or not; a short text like `randn(1000, 1000)`
+        # can make big leaves.
         spec = parsed[0]
-        size = len(expression) + self.NODE_BYTES * len(spec["nodes"]) + 8 * _leaf_elements(spec)
+        size = (
+            len(expression)
+            + len(given)
+            + self.NODE_BYTES * len(spec["nodes"])
+            + self.NUMBER_BYTES * _leaf_elements(spec)
+        )
         self.graphs.put(key, parsed, size)
         return parsed
 
@@ -169,17 +180,19 @@ async def evaluate_graph(request: Request) -> Response:
     raw = await request.body()
     answer = cache.get(raw)
     if answer is not None:
-        return Response(answer, media_type="application/json")
+        return Response(answer, media_type=JSON)
 
     plans: PlanCache = state.evaluate_plans
     split = plans.split(raw)
     plan = plans.get(split) if split is not None else None
     if plan is not None:
-        answer = _planned_answer(plan, split, state.settings)
-    else:
-        answer = await _checked_answer(raw, state, split)
+        # Not kept by body: a plan answers in a few tens of µs, and the bodies that use one
+        # are mostly new (a value being edited), so keeping them would only push out others.
+        return Response(_planned_answer(plan, split, state.settings), media_type=JSON)
+
+    answer = await _checked_answer(raw, state, split)
     cache.put(raw, answer)
-    return Response(answer, media_type="application/json")
+    return Response(answer, media_type=JSON)
 
 
 def _content_type(scope: dict) -> str | None:
@@ -213,7 +226,8 @@ async def _checked_answer(raw: bytes, state: State, split: Split | None) -> byte
         evaluation = _evaluate(graph, body.grad_output, settings)
     answer = _answer(evaluation, note, settings)
     if split is not None:
-        state.evaluate_plans.put(split, graph, positions, note, len(answer))
+        checked = Checked(graph, positions, note, body.grad_output)
+        state.evaluate_plans.put(split, checked, len(answer))
     return answer
 
 

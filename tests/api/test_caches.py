@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
 
 from fastapi.testclient import TestClient
@@ -90,3 +91,46 @@ def test_a_scalar_graph_of_3000_nodes_is_small_work_and_gets_a_plan(client):
     assert len(plans) == before + 1
     # x ** 3001 at x = 1 is 1, and its derivative 3001 · x ** 3000 is 3001.
     assert answer.json()["nodes"]["x"]["grad"] == 3001.0
+
+
+def test_a_body_nested_deeper_than_the_cache_key_can_hold_is_400(client):
+    # The plan's key is written again with orjson, which stops at about 254 levels while
+    # reading goes deeper: such a body must fall through to the full checks, not a 500.
+    for depth in (253, 600):
+        text = '{"expression": "f = 2 * 3", "title": ' + "[" * depth + "]" * depth + "}"
+        response = client.post(
+            "/api/evaluate", content=text, headers={"content-type": "application/json"}
+        )
+        assert response.status_code in (400, 422), response.text
+        assert response.json()["error"]["code"] in ("malformed_json", "invalid_request")
+
+
+def _post_big_inputs(client: TestClient, index: int) -> None:
+    junk = [float(n) + 0.5 for n in range(200_000)]  # 1.6 MB of text
+    used = [[float(n) * 0.25 for n in range(100)] for _ in range(50)]
+    body = {"expression": f"f = sum(x{index}) * 2", "inputs": {f"x{index}": used, "junk": junk}}
+    assert client.post("/api/evaluate", json=body).status_code == 200
+
+
+def test_big_inputs_do_not_grow_the_parsed_cache_past_its_budget(tmp_path):
+    # Unused inputs are part of the parsed cache's key, and used ones become nested lists of
+    # Python floats: both must be counted, or a few requests keep hundreds of megabytes.
+    budget = 4 * 1024 * 1024
+    settings = Settings(
+        db_path=tmp_path / "graphs.sqlite3", database_url=None, evaluate_cache_bytes=budget
+    )
+    tracemalloc.start()
+    try:
+        with TestClient(create_app(settings)) as client:
+            before = tracemalloc.get_traced_memory()[0]
+            for index in range(8):
+                _post_big_inputs(client, index)
+            gc.collect()
+            kept = tracemalloc.get_traced_memory()[0] - before
+            assert client.app.state.parsed.graphs.size <= budget
+    finally:
+        tracemalloc.stop()
+
+    # The response cache keeps no body this big, and the plan cache splits none; what is kept
+    # is the parsed cache's, and it must be within its budget.
+    assert kept < budget

@@ -515,6 +515,29 @@ def test_plan_grad_output_scales_every_grad(planned, full):
     assert (answers[1]["nodes"]["x"]["grad"], answers[1]["nodes"]["y"]["grad"]) == (-2.5, 7.5)
 
 
+@pytest.mark.parametrize("grad_output", [[10, 100], "inf", "-inf", "nan"])
+def test_plan_keeps_a_grad_output_that_is_not_a_plain_number(planned, full, grad_output):
+    # A tensor or a named non-finite grad_output stays in the key: every body with the plan
+    # has it, and each must start its backward pass from it, not from 1.
+    x = [1, 2] if isinstance(grad_output, list) else 0.5
+    bodies = [
+        {"expression": "f = tanh(x * s)", "inputs": {"x": x, "s": s}, "grad_output": grad_output}
+        for s in (2, 3, -1, 0.25)
+    ]
+    answers, _ = post_sequence(planned, full, bodies)
+
+    for body, answer in zip(bodies, answers, strict=True):
+        values = torch.tensor(body["inputs"]["x"], dtype=torch.float64, requires_grad=True)
+        out = torch.tanh(values * body["inputs"]["s"])
+        seed = torch.tensor(float(grad_output) if isinstance(grad_output, str) else grad_output)
+        out.backward(seed.to(torch.float64).expand_as(out))
+        ours, truth = answer["nodes"]["x"]["grad"], values.grad.tolist()
+        if not isinstance(truth, list):
+            ours, truth = [ours], [truth]
+        for one, true in zip(ours, truth, strict=True):
+            assert_matches(one, true)
+
+
 # -- 7. a const's value is structure ----------------------------------------------------------
 
 
