@@ -55,6 +55,14 @@ def main(argv: list[str] | None = None) -> None:
         help=f"graphs one client address may save per minute (default "
         f"{Settings.saves_per_minute}; 0 for no limit)",
     )
+    serve.add_argument(
+        "--cache-entries",
+        type=int,
+        default=Settings.evaluate_cache_entries,
+        metavar="N",
+        help=f"entries each of /api/evaluate's caches keeps (default "
+        f"{Settings.evaluate_cache_entries}; 0 turns them off)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -67,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
                 db_path=args.db,
                 database_url=args.database_url,
                 saves_per_minute=args.saves_per_minute,
+                evaluate_cache_entries=args.cache_entries,
             )
         ),
         host=args.host,
