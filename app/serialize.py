@@ -273,8 +273,10 @@ class AnswerTemplate:
     # A string no answer holds: the first answer is written with it in place of every number.
     MARK = "\x00gradplay-number\x00"
 
-    def __init__(self, pieces: list[bytes]) -> None:
+    def __init__(self, pieces: list[bytes], grouped: bool) -> None:
         self.pieces = pieces
+        # Groups are part of the structure: a template cut without any never needs them.
+        self.grouped = grouped
 
     @staticmethod
     def fits(evaluation: Evaluation) -> bool:
@@ -292,11 +294,11 @@ class AnswerTemplate:
         # A label holding the mark would cut the text once more; such a graph gets no template.
         if len(pieces) != len(_numbers(evaluation, groups)) + 1:
             return None
-        return cls(pieces)
+        return cls(pieces, bool(groups))
 
     def fill(self, evaluation: Evaluation) -> bytes | None:
         """The answer for a fitting `evaluation`; None when its numbers do not fit."""
-        numbers = _numbers(evaluation, summarize_groups(evaluation))
+        numbers = _numbers(evaluation, summarize_groups(evaluation) if self.grouped else {})
         if len(numbers) != len(self.pieces) - 1 or not _all_finite(numbers):
             return None
         # Scalars and nulls hold no comma, so the written list splits into the numbers.

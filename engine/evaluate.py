@@ -21,6 +21,9 @@ from engine.limits import DEFAULT_LIMITS, Limits
 from engine.numbers import fmt, is_finite
 from engine.ops import elementwise_jacobian, jacobian_from_vjp, unbroadcast
 
+# The gradient the backward pass starts from; numpy scalars are immutable, so one serves all.
+ONE = np.float64(1.0)
+
 
 @dataclass(slots=True)
 class Edge:
@@ -327,6 +330,8 @@ def backward(
 
 
 def _seed(output_value, grad_output, notes: list[str]):
+    if grad_output is None and type(output_value) is np.float64:
+        return ONE  # the usual case, without asking numpy for the shape
     if grad_output is not None:
         seed = np.asarray(to_value(grad_output, "grad_output"))
         if seed.shape != np.shape(output_value):
@@ -337,7 +342,7 @@ def _seed(output_value, grad_output, notes: list[str]):
             )
         return seed[()] if seed.ndim == 0 else seed
     if np.ndim(output_value) == 0:
-        return np.float64(1.0)
+        return ONE
     notes.append(
         "The output is not a single number, so the backward pass starts from a gradient of "
         "ones: the gradients are those of the sum of the output."
