@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
@@ -53,10 +54,8 @@ def _caches(client: TestClient) -> list[BoundedCache]:
     return [state.evaluate_cache.answers, state.evaluate_plans.plans, state.parsed.graphs]
 
 
-def test_long_products_do_not_grow_the_caches_past_their_budget(tmp_path):
-    # A 5 KB body makes a graph of 1,200 nodes, an answer of about 800 KB, and a plan; before
-    # the byte budget, 512 of them could keep gigabytes.
-    budget = 2 * 1024 * 1024
+def kept_after(tmp_path, budget: int, post: Callable[[TestClient], None]) -> int:
+    """Bytes still allocated after `post` ran on a fresh app with this cache budget."""
     settings = Settings(
         db_path=tmp_path / "graphs.sqlite3", database_url=None, evaluate_cache_bytes=budget
     )
@@ -64,15 +63,28 @@ def test_long_products_do_not_grow_the_caches_past_their_budget(tmp_path):
     try:
         with TestClient(create_app(settings)) as client:
             before = tracemalloc.get_traced_memory()[0]
-            for extra in range(12):
-                text = "x = 2\nf = x" + "*x" * (1_200 + extra)
-                for value in (2, 3):  # a second body of the same structure uses the plan
-                    body = {"expression": text, "inputs": {"x": value}}
-                    assert client.post("/api/evaluate", json=body).status_code == 200
+            post(client)
+            gc.collect()
             kept = tracemalloc.get_traced_memory()[0] - before
             assert all(cache.size <= budget for cache in _caches(client))
     finally:
         tracemalloc.stop()
+    return kept
+
+
+def _post_long_products(client: TestClient) -> None:
+    for extra in range(12):
+        text = "x = 2\nf = x" + "*x" * (1_200 + extra)
+        for value in (2, 3):  # a second body of the same structure uses the plan
+            body = {"expression": text, "inputs": {"x": value}}
+            assert client.post("/api/evaluate", json=body).status_code == 200
+
+
+def test_long_products_do_not_grow_the_caches_past_their_budget(tmp_path):
+    # A 5 KB body makes a graph of 1,200 nodes, an answer of about 800 KB, and a plan; before
+    # the byte budget, 512 of them could keep gigabytes.
+    budget = 2 * 1024 * 1024
+    kept = kept_after(tmp_path, budget, _post_long_products)
 
     # Three caches, each within its budget by its own estimate; the estimate must not be far
     # below what is really kept.
@@ -105,31 +117,20 @@ def test_a_body_nested_deeper_than_the_cache_key_can_hold_is_400(client):
         assert response.json()["error"]["code"] in ("malformed_json", "invalid_request")
 
 
-def _post_big_inputs(client: TestClient, index: int) -> None:
-    junk = [float(n) + 0.5 for n in range(200_000)]  # 1.6 MB of text
-    used = [[float(n) * 0.25 for n in range(100)] for _ in range(50)]
-    body = {"expression": f"f = sum(x{index}) * 2", "inputs": {f"x{index}": used, "junk": junk}}
-    assert client.post("/api/evaluate", json=body).status_code == 200
+def _post_big_inputs(client: TestClient) -> None:
+    for index in range(8):
+        junk = [float(n) + 0.5 for n in range(200_000)]  # 1.6 MB of text
+        used = [[float(n) * 0.25 for n in range(100)] for _ in range(50)]
+        inputs = {f"x{index}": used, "junk": junk}
+        body = {"expression": f"f = sum(x{index}) * 2", "inputs": inputs}
+        assert client.post("/api/evaluate", json=body).status_code == 200
 
 
 def test_big_inputs_do_not_grow_the_parsed_cache_past_its_budget(tmp_path):
     # Unused inputs are part of the parsed cache's key, and used ones become nested lists of
     # Python floats: both must be counted, or a few requests keep hundreds of megabytes.
     budget = 4 * 1024 * 1024
-    settings = Settings(
-        db_path=tmp_path / "graphs.sqlite3", database_url=None, evaluate_cache_bytes=budget
-    )
-    tracemalloc.start()
-    try:
-        with TestClient(create_app(settings)) as client:
-            before = tracemalloc.get_traced_memory()[0]
-            for index in range(8):
-                _post_big_inputs(client, index)
-            gc.collect()
-            kept = tracemalloc.get_traced_memory()[0] - before
-            assert client.app.state.parsed.graphs.size <= budget
-    finally:
-        tracemalloc.stop()
+    kept = kept_after(tmp_path, budget, _post_big_inputs)
 
     # The response cache keeps no body this big, and the plan cache splits none; what is kept
     # is the parsed cache's, and it must be within its budget.
