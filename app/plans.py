@@ -4,8 +4,8 @@ A student who edits an input's value, or a client sweeping one, sends the same g
 with one new number. Validating the body, parsing its expression, checking the graph and
 ordering it depend only on the structure, not on those numbers. So the checked graph is kept
 under the body with its plain numbers taken out, and a later body with the same structure
-only puts its numbers into a copy of it. The forward and backward passes and the answer are
-computed in full for every request.
+only puts its numbers into a copy of it. The forward and backward passes run in full for every
+request; only the checks, and the text around the answer's numbers, are reused.
 
 The numbers taken out are those in value slots: an input node's `value`, each value of
 `inputs`, and `grad_output`, when it is a finite int or float. Anything else (a const's value,
