@@ -452,3 +452,33 @@ def test_cnn_screenshot(page):
     path = ARTIFACTS / "cnn.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
+
+
+def test_cnn_last_map_of_a_full_stack_is_big_enough_to_hover(page):
+    open_lab(page)
+    page.wait_for_selector("#stack-table-body tr")
+    # Four more 2×2 max-pools halve the map four times: drawn at the input's cell size it
+    # would be a few pixels wide.
+    page.select_option("#add-layer-op", "max_pool2d")
+    while page.is_enabled("#add-layer"):
+        page.click("#add-layer")
+    page.wait_for_selector("#stack-table-body tr:nth-child(9)")
+    # The row reads: name, layer, output shape C×H×W, parameters, ...
+    shape = page.locator("#stack-table-body tr").last.inner_text().split("\t")[2]
+    height, width = (int(n) for n in shape.split("×")[-2:])
+    assert max(height, width) <= 8
+
+    enlarged = page.locator("#stack-maps figure.stack-figure").last.locator("[data-enlarged]")
+    enlarged.wait_for()
+    assert int(enlarged.get_attribute("data-enlarged")) >= 2
+    last_map = page.locator("#stack-maps canvas.is-interactive")
+    box = last_map.bounding_box()
+    assert max(box["width"], box["height"]) >= 96
+
+    # Hovering the middle of it describes the middle output position.
+    last_map.hover(position={"x": box["width"] / 2, "y": box["height"] / 2})
+    page.wait_for_function(
+        "() => (document.querySelector('#rf-readout').dataset.position || '') !== ''"
+    )
+    row, col = (int(n) for n in page.get_attribute("#rf-readout", "data-position").split(","))
+    assert (row, col) == (height // 2, width // 2)

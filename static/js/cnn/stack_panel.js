@@ -263,7 +263,7 @@ export class StackPanel {
         row.name,
         formatShape(row.output_shape),
         mode === "map" ? scale : null,
-        cell,
+        last ? hoverCell(map, cell) : cell,
         last,
       );
       figures.push(made.figure);
@@ -277,11 +277,17 @@ export class StackPanel {
     this.drawBoxes();
   }
 
+  /** One map with its caption; `cell` is its pixel size, the input's unless enlarged. */
   mapFigure(map, scale, name, shapeText, legendScale, cell, last = false) {
     const canvas = h("canvas", { class: "map-canvas" });
     const view = new MapCanvas(canvas, { maxSize: 256, maxCell: 8 });
     view.show(map, scale, name, cell ? { cell } : {});
     const caption = [h("strong", { text: name }), ` ${shapeText}`];
+    if (last && cell > this.views[0].cell) {
+      const times = Math.round(cell / this.views[0].cell);
+      const text = ` (its cells drawn ${times}× larger, for hovering)`;
+      caption.push(h("span", { class: "help", "data-enlarged": String(times), text }));
+    }
     if (last) {
       canvas.tabIndex = 0;
       canvas.classList.add("is-interactive");
@@ -526,4 +532,14 @@ function extendsPast(box) {
   return (
     top !== box.rows[0] || bottom !== box.rows[1] || left !== box.cols[0] || right !== box.cols[1]
   );
+}
+
+
+// The last map is the one to hover. At the input's scale, after a few strides, it can be a few
+// pixels wide, so it is enlarged until its longer side has at least this many pixels.
+const HOVER_SIDE = 96;
+
+/** The cell size of the hoverable map: the input's, or larger when that leaves it too small. */
+function hoverCell(map, cell) {
+  return Math.max(cell, Math.ceil(HOVER_SIDE / Math.max(map.height, map.width)));
 }
