@@ -536,6 +536,10 @@ export class GraphView {
     input.focus();
     input.select();
 
+    const apply = (value) => {
+      this.closeEditor();
+      if (value !== node.value) this.session.editInputValue(id, value);
+    };
     const commit = () => {
       const value = parseNumber(input.value);
       if (value === null) {
@@ -543,8 +547,7 @@ export class GraphView {
         input.reportValidity();
         return;
       }
-      this.closeEditor();
-      if (value !== node.value) this.session.editInputValue(id, value);
+      apply(value);
     };
     input.addEventListener("keydown", (event) => {
       event.stopPropagation(); // letters typed here are not shortcuts
@@ -552,7 +555,13 @@ export class GraphView {
       if (event.key === "Escape") this.closeEditor();
     });
     input.addEventListener("input", () => input.setCustomValidity(""));
-    input.addEventListener("blur", () => this.editor === input && this.closeEditor());
+    // Clicking away keeps a number typed, as a spreadsheet cell does; other text is dropped.
+    input.addEventListener("blur", () => {
+      if (this.editor !== input) return; // closed already (Enter, Escape)
+      const value = parseNumber(input.value);
+      if (value === null) this.closeEditor();
+      else apply(value);
+    });
   }
 
   closeEditor() {

@@ -289,6 +289,30 @@ def test_editing_a_value_rewrites_its_line_and_reevaluates(page):
     assert table_numbers(page, "value")["f"] == -24
 
 
+def test_a_value_typed_in_place_is_kept_when_the_student_clicks_away(page):
+    open_page(page)
+    before = revision(page)
+    page.click(".node[data-node-id='y'] .value-edit")
+    page.fill(".inline-editor", "7")
+    page.click("#expression-input")  # away, without Enter
+    wait_for_new_drawing(page, before)
+    assert "y = 7\n" in page.input_value("#expression-input")
+    assert table_numbers(page, "value")["f"] == -20  # (-2 + 7) · -4
+
+    # Text that is not a number is dropped on the way out, and nothing changes.
+    page.click(".node[data-node-id='y'] .value-edit")
+    page.fill(".inline-editor", "seven")
+    page.click("#expression-input")
+    assert page.locator(".inline-editor").count() == 0
+    assert "y = 7\n" in page.input_value("#expression-input")
+
+    # Escape still cancels.
+    page.click(".node[data-node-id='y'] .value-edit")
+    page.fill(".inline-editor", "1")
+    page.press(".inline-editor", "Escape")
+    assert "y = 7\n" in page.input_value("#expression-input")
+
+
 def test_value_used_twice_is_drawn_as_two_edges(page):
     open_page(page)
     type_expression(page, "x = 3\nf = x * x")
