@@ -40,7 +40,7 @@ class BoundedCache:
     def put(self, key: Hashable, value: Any, size: int) -> None:
         """Keep `value`, which takes about `size` bytes; one too big for the cache is not kept."""
         # No single value may push out most of the others.
-        if self.entries == 0 or size > self.budget // 8:
+        if self.entries <= 0 or size > self.budget // 8:
             return
         old = self._kept.pop(key, None)
         if old is not None:

@@ -14,6 +14,17 @@ from app.settings import Settings, default_database_url, default_db_path
 log = logging.getLogger("gradplay")
 
 
+def count(text: str) -> int:
+    """A whole number of 0 or more, for options that count things."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run the chosen command."""
     parser = argparse.ArgumentParser(prog="gradplay", description=__doc__)
@@ -49,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     serve.add_argument(
         "--saves-per-minute",
-        type=int,
+        type=count,
         default=Settings.saves_per_minute,
         metavar="N",
         help=f"graphs one client address may save per minute (default "
@@ -57,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     serve.add_argument(
         "--cache-entries",
-        type=int,
+        type=count,
         default=Settings.evaluate_cache_entries,
         metavar="N",
         help=f"entries each of /api/evaluate's caches keeps (default "

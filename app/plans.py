@@ -162,7 +162,7 @@ class PlanCache:
         self.largest_body = largest_body
 
     def split(self, raw: bytes) -> Split | None:
-        return split(raw, self.largest_body) if self.plans.entries else None
+        return split(raw, self.largest_body) if self.plans.entries > 0 else None
 
     def get(self, split: Split) -> Plan | None:
         return self.plans.get(split.key)
