@@ -36,13 +36,19 @@ class ApiError(Exception):
     """An error raised by a route, outside the engine (e.g. an unknown preset)."""
 
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: dict | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.details = details or {}
 
 
 def error_response(status: int, body: dict, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -65,6 +71,8 @@ async def _engine_error(request: Request, error: EngineError) -> JSONResponse:
 async def _api_error(request: Request, error: ApiError) -> JSONResponse:
     log.info("rejected %s %s: %s (%d)", request.method, request.url.path, error.code, error.status)
     body = {"code": error.code, "message": error.message}
+    if error.details:
+        body["details"] = error.details
     return error_response(error.status, body, error.headers)
 
 

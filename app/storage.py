@@ -248,6 +248,12 @@ class GraphStore:
                     "limit_exceeded",
                     f"this graph already has {graph.revision:,} revisions, the most one saved "
                     "graph keeps; save your work as a new graph",
+                    # One more revision was asked for than the graph may keep.
+                    details={
+                        "what": "revisions",
+                        "limit": self.max_revisions,
+                        "actual": graph.revision + 1,
+                    },
                 )
 
             number = graph.revision + 1

@@ -221,6 +221,12 @@ def pool_window(
 def _checked(layer: dict) -> tuple[str, dict]:
     """The layer's op and its keys with aliases resolved; unknown ops and keys are errors."""
     op = layer.get("op") if isinstance(layer, dict) else None
+    if isinstance(layer, dict) and op is None:
+        raise EngineError(
+            f"a layer needs an op, one of: {', '.join(LAYER_OPS)}; this one has only "
+            f"{', '.join(sorted(map(str, layer))) or 'no keys'}",
+            code="unknown_layer",
+        )
     if not isinstance(op, str) or op not in _LAYER_KEYS:
         shown = repr(op if isinstance(layer, dict) else layer)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."

@@ -187,16 +187,18 @@ def revision_to_json(revision: Revision) -> dict:
 
 def _check_sizes(body: SavedGraphIn, settings: Settings) -> None:
     checks = [
-        ("title", len(body.title or ""), settings.max_title_chars, "characters"),
-        ("description", len(body.description or ""), settings.max_description_chars, "characters"),
-        ("graph", len(body.nodes), settings.max_saved_nodes, "nodes"),
-    ]
-    for what, size, limit, unit in checks:
+        ("title", "title_chars", len(body.title or ""), settings.max_title_chars, "characters"),
+        ("description", "description_chars", len(body.description or ""),
+         settings.max_description_chars, "characters"),
+        ("graph", "saved_nodes", len(body.nodes), settings.max_saved_nodes, "nodes"),
+    ]  # fmt: skip
+    for part, what, size, limit, unit in checks:
         if size > limit:
             raise ApiError(
                 413,
                 "limit_exceeded",
-                f"a saved {what} can have at most {limit:,} {unit}; this one has {size:,}",
+                f"a saved {part} can have at most {limit:,} {unit}; this one has {size:,}",
+                details={"what": what, "limit": limit, "actual": size},
             )
 
 

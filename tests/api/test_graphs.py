@@ -208,6 +208,8 @@ def test_graph_text_over_the_limit_is_413(client, field, size):
         client.post("/api/graphs", json=saved(**{field: "a" * size})), 413, "limit_exceeded"
     )
     assert field in error["message"] and f"{size - 1:,}" in error["message"]
+    what = {"title": "title_chars", "description": "description_chars"}[field]
+    assert error["details"] == {"what": what, "limit": size - 1, "actual": size}
 
 
 def test_graph_with_too_many_nodes_is_413(client):
@@ -215,6 +217,7 @@ def test_graph_with_too_many_nodes_is_413(client):
     body = {"nodes": leaves, "output": "x0"}
     error = assert_error(client.post("/api/graphs", json=body), 413, "limit_exceeded")
     assert "2,000" in error["message"]
+    assert error["details"] == {"what": "saved_nodes", "limit": 2_000, "actual": 2_001}
 
 
 def test_graph_limits_come_from_settings(tmp_path):

@@ -146,6 +146,13 @@ def test_layer_whose_op_is_not_a_name_is_422(client, op):
         assert_4xx(client.post(route, json=body), 422, "unknown_layer")
 
 
+def test_layer_without_an_op_says_so(client):
+    body = {"input_shape": [1, 32, 32], "layers": [{"type": "relu"}]}
+    for route in ("/api/layers", "/api/receptive-field"):
+        message = assert_4xx(client.post(route, json=body), 422, "unknown_layer")
+        assert "needs an op" in message and "type" in message and "None" not in message
+
+
 @pytest.mark.parametrize(
     "settings",
     [{"start": ["inf", 0]}, {"start": ["nan", 0]}, {"start": [1e300, 2.5]}, {"noise": "nan"},

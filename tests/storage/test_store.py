@@ -126,6 +126,7 @@ def test_store_stops_at_the_revision_limit(database_url):
     with pytest.raises(ApiError, match="revisions") as refused:
         store.update(revision.graph_id, token, document("Three"), "Three")
     assert refused.value.status == 413
+    assert refused.value.details == {"what": "revisions", "limit": 2, "actual": 3}
     assert len(store.revisions(revision.graph_id)) == 2
     store.close()
 
