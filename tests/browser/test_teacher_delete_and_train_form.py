@@ -166,16 +166,19 @@ def test_text_a_number_field_cannot_hold_asks_for_a_number(page):
 
 
 @pytest.mark.parametrize(
-    ("form", "field", "label", "error"),
+    ("form", "field", "label", "error", "suggested"),
     [
-        ("#train-form", "steps", "Steps", "#train-error"),
-        ("#train-form", "samples", "Samples", "#train-error"),
-        ("#train-form", "seed", "Seed", "#train-error"),
-        ("#surface-form", "batch_size", "Minibatch size", "#surface-error"),
-        ("#surface-form", "steps", "Steps", "#surface-error"),
+        ("#train-form", "steps", "Steps", "#train-error", 2),
+        # The nearest whole number the field allows: a data set has at least 4 samples.
+        ("#train-form", "samples", "Samples", "#train-error", 4),
+        ("#train-form", "seed", "Seed", "#train-error", 2),
+        ("#surface-form", "batch_size", "Minibatch size", "#surface-error", 2),
+        ("#surface-form", "steps", "Steps", "#surface-error", 2),
     ],
 )
-def test_a_count_with_a_fraction_asks_for_a_whole_number(page, form, field, label, error):
+def test_a_count_with_a_fraction_asks_for_a_whole_number(
+    page, form, field, label, error, suggested
+):
     open_learn(page)
     sent = []
     page.on("request", lambda request: "/api/" in request.url and sent.append(request.url))
@@ -184,6 +187,8 @@ def test_a_count_with_a_fraction_asks_for_a_whole_number(page, form, field, labe
     button = "#start-button" if form == "#train-form" else f"{form} [type=submit]"
     page.click(button)
 
-    expect(page.locator(error)).to_contain_text(f"{label} needs a whole number, such as 2.")
+    expect(page.locator(error)).to_contain_text(
+        f"{label} needs a whole number, such as {suggested}."
+    )
     assert page.get_attribute(f"{form} [name={field}]", "aria-invalid") == "true"
     assert not any("/api/train" in url or "/api/loss-surface" in url for url in sent)

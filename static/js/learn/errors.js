@@ -47,8 +47,18 @@ export function requiredNumber(form, name, label) {
 /** As requiredNumber, for a count such as steps: 1.5 is refused here, in the student's words. */
 export function requiredWholeNumber(form, name, label) {
   const value = requiredNumber(form, name, label);
+  const input = form.elements[name];
   const whole = Number.isInteger(value);
-  form.elements[name].setAttribute("aria-invalid", String(!whole));
-  if (!whole) throw new Error(`${label} needs a whole number, such as ${Math.round(value)}.`);
+  input.setAttribute("aria-invalid", String(!whole));
+  if (!whole) {
+    throw new Error(`${label} needs a whole number, such as ${nearestAllowed(input, value)}.`);
+  }
   return value;
+}
+
+/** The whole number nearest `value` within the field's own min and max. */
+function nearestAllowed(input, value) {
+  const low = input.min === "" ? -Infinity : Number(input.min);
+  const high = input.max === "" ? Infinity : Number(input.max);
+  return Math.min(high, Math.max(low, Math.round(value)));
 }
