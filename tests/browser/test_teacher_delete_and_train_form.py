@@ -192,3 +192,12 @@ def test_a_count_with_a_fraction_asks_for_a_whole_number(
     )
     assert page.get_attribute(f"{form} [name={field}]", "aria-invalid") == "true"
     assert not any("/api/train" in url or "/api/loss-surface" in url for url in sent)
+
+
+def test_time_fields_take_fractions_without_the_browser_marking_them(page):
+    # A time limit of 1.5 s and a pause of 1.5 ms are sent and accepted; the fields must not
+    # show the browser's "nearest valid values are 1 and 2".
+    open_learn(page)
+    for name in ("max_seconds", "step_delay_ms"):
+        page.fill(f"#train-form [name={name}]", "1.5")
+        assert page.eval_on_selector(f"#train-form [name={name}]", "e => e.validity.valid")
