@@ -139,6 +139,8 @@ def test_blank_training_fields_ask_for_a_number_and_send_nothing(page):
         page.click("#start-button")
         expect(page.locator("#train-error")).to_contain_text(f"{label} needs a number.")
         assert page.get_attribute(selector, "aria-invalid") == "true"
+        # The focus is on the field to fix.
+        assert page.eval_on_selector(selector, "e => e === document.activeElement")
         assert page.get_attribute("#run-status", "data-status") == "idle"
         page.fill(selector, typed)
 

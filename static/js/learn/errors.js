@@ -40,8 +40,14 @@ export function requiredNumber(form, name, label) {
   const value = Number(input.value.trim());
   const valid = input.value.trim() !== "" && Number.isFinite(value);
   input.setAttribute("aria-invalid", String(!valid));
-  if (!valid) throw new Error(`${label} needs a number.`);
+  if (!valid) refuseField(input, `${label} needs a number.`);
   return value;
+}
+
+/** Throw `message` for `input`, with the focus on it so the student can fix it at once. */
+export function refuseField(input, message) {
+  input.focus();
+  throw new Error(message);
 }
 
 /** As requiredNumber, for a count such as steps: 1.5 is refused here, in the student's words. */
@@ -51,7 +57,7 @@ export function requiredWholeNumber(form, name, label) {
   const whole = Number.isInteger(value);
   input.setAttribute("aria-invalid", String(!whole));
   if (!whole) {
-    throw new Error(`${label} needs a whole number, such as ${nearestAllowed(input, value)}.`);
+    refuseField(input, `${label} needs a whole number, such as ${nearestAllowed(input, value)}.`);
   }
   return value;
 }

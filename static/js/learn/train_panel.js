@@ -5,6 +5,7 @@ import { followRun, startRun, stopRun } from "./api.js";
 import {
   hideError,
   markStale,
+  refuseField,
   requiredNumber,
   requiredWholeNumber,
   showError,
@@ -158,9 +159,9 @@ export class TrainPanel {
     const whole = widths.every(Number.isInteger);
     input.setAttribute("aria-invalid", String(!whole || (needed && !widths.length)));
     if (!whole) {
-      throw new Error("Hidden widths are whole numbers separated by commas, such as 16, 16.");
+      refuseField(input, "Hidden widths are whole numbers separated by commas, such as 16, 16.");
     }
-    if (needed && !widths.length) throw new Error("Hidden widths needs a number.");
+    if (needed && !widths.length) refuseField(input, "Hidden widths needs a number.");
     return widths;
   }
 
