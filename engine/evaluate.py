@@ -18,11 +18,8 @@ import numpy as np
 from engine.errors import EngineError, LimitError, ShapeError
 from engine.graph import Graph, to_value
 from engine.limits import DEFAULT_LIMITS, Limits
-from engine.numbers import fmt, is_finite
+from engine.numbers import ONE, fmt, is_finite
 from engine.ops import elementwise_jacobian, jacobian_from_vjp, unbroadcast
-
-# The gradient the backward pass starts from; numpy scalars are immutable, so one serves all.
-ONE = np.float64(1.0)
 
 
 @dataclass(slots=True)

@@ -8,6 +8,10 @@ import numpy as np
 
 NONFINITE_NAMES = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "+inf": math.inf}
 
+# 1.0 as the engine's scalars are; numpy scalars are immutable, so one object serves everywhere
+# (constant local derivatives, the gradient a backward pass starts from).
+ONE = np.float64(1.0)
+
 
 def fmt(value) -> str:
     """A number as a student would write it: -3, 0.5, 1e+300, nan."""

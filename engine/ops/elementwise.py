@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from engine.numbers import fmt
+from engine.numbers import ONE, fmt
 from engine.ops import Op, register
 
 
@@ -50,9 +50,6 @@ def _tanh_vjp(index, upstream, args, out):
 
 def _relu_vjp(index, upstream, args, out):
     return np.where(args[0] > 0, upstream, 0.0)
-
-
-ONE = np.float64(1.0)
 
 
 def _one(*inputs_and_out):
