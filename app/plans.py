@@ -4,8 +4,10 @@ A student who edits an input's value, or a client sweeping one, sends the same g
 with one new number. Validating the body, parsing its expression, checking the graph and
 ordering it depend only on the structure, not on those numbers. So the checked graph is kept
 under the body with its plain numbers taken out, and a later body with the same structure
-only puts its numbers into a copy of it. The forward and backward passes run in full for every
-request; only the checks, and the text around the answer's numbers, are reused.
+only puts its numbers into a copy of it. The forward and backward passes run for every
+request; only the checks, and the text around the answer's numbers, are reused. From the third
+body of a structure on, the passes run on a tape (engine/tape.py): the same op functions over
+list positions instead of dicts, with evaluate taking over when a number is not finite.
 
 The numbers taken out are those in value slots: an input node's `value`, each value of
 `inputs`, and `grad_output`, when it is a finite int or float. Anything else (a const's value,
@@ -25,6 +27,9 @@ from app.caches import BoundedCache
 from app.serialize import AnswerTemplate
 from engine.evaluate import Evaluation
 from engine.graph import Graph
+from engine.limits import Limits
+from engine.numbers import ONE
+from engine.tape import ScalarTape
 
 # A slot's target when it is grad_output rather than a leaf.
 GRAD_OUTPUT = object()
@@ -69,6 +74,11 @@ class Plan:
     # seen once (a new expression each time), and cutting costs about one answer.
     template: AnswerTemplate | None = None
     uncuttable: bool = False
+    # Made with the template, for ungrouped scalar graphs: the passes over list positions,
+    # with the values of the leaves no slot sets and each slot's place among the leaves.
+    tape: ScalarTape | None = None
+    leaf_values: list | None = None
+    leaf_targets: tuple = ()
 
     def graph_and_grad_output(self, numbers: list) -> tuple[Graph, Any]:
         """The kept graph with `numbers` in its leaves, and grad_output (None if not given)."""
@@ -81,7 +91,7 @@ class Plan:
                 values[target] = np.float64(number)
         return self.graph.with_values(values), grad_output
 
-    def answer(self, evaluation: Evaluation) -> bytes | None:
+    def answer(self, evaluation: Evaluation, limits: Limits) -> bytes | None:
         """The answer written into the template; None when it must be written in full."""
         if self.uncuttable or not AnswerTemplate.fits(evaluation):
             return None
@@ -90,7 +100,37 @@ class Plan:
             self.uncuttable = self.template is None
             if self.uncuttable:
                 return None
+            self._make_tape(limits)
         return self.template.fill(evaluation)
+
+    def taped_answer(self, numbers: list) -> bytes | None:
+        """The answer from the tape and the template; None when evaluate must run instead."""
+        if self.tape is None:
+            return None
+        leaf_values = self.leaf_values.copy()
+        seed = ONE
+        for target, number in zip(self.leaf_targets, numbers, strict=True):
+            if target is GRAD_OUTPUT:
+                seed = np.float64(number)
+            elif target is not None:
+                leaf_values[target] = np.float64(number)
+        run = self.tape.run(leaf_values, seed)
+        return None if run is None else self.template.fill_run(leaf_values, run)
+
+    def _make_tape(self, limits: Limits) -> None:
+        # A grad_output kept in the key ("inf", a tensor) is left to evaluate; the template
+        # of a grouped graph needs the groups' numbers, which only an Evaluation has.
+        given = self.grad_output is not None and GRAD_OUTPUT not in self.targets
+        if given or self.template.grouped:
+            return
+        self.tape = ScalarTape.of(self.graph, limits)
+        leaves = [node for node in self.graph.nodes.values() if node.op.is_leaf]
+        place = {node.id: index for index, node in enumerate(leaves)}
+        self.leaf_values = [node.value for node in leaves]
+        self.leaf_targets = tuple(
+            target if target is GRAD_OUTPUT or target is None else place[target]
+            for target in self.targets
+        )
 
 
 def split(raw: bytes, largest: int) -> Split | None:
@@ -151,9 +191,10 @@ def _plain_number(value: Any) -> bool:
 class PlanCache:
     """The latest plans by structure, bounded in number and in bytes."""
 
-    # Bytes of a checked node with its share of the graph's order, measured with tracemalloc
-    # and rounded up; the template is about as long as the answer it was cut from.
-    NODE_BYTES = 300
+    # Bytes of a checked node with its share of the graph's order (about 300) and of the tape
+    # (about 80), measured with tracemalloc and rounded up; the template is about as long as
+    # the answer it was cut from.
+    NODE_BYTES = 400
 
     def __init__(
         self, entries: int = 512, budget: int = 32 * 1024 * 1024, largest_body: int = 16 * 1024

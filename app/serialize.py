@@ -20,6 +20,7 @@ from engine.evaluate import Evaluation
 from engine.groups import Group, summarize_groups
 from engine.numbers import fmt
 from engine.ops import OPS
+from engine.tape import Run
 
 
 @lru_cache(maxsize=8192)
@@ -273,10 +274,13 @@ class AnswerTemplate:
     # A string no answer holds: the first answer is written with it in place of every number.
     MARK = "\x00gradplay-number\x00"
 
-    def __init__(self, pieces: list[bytes], grouped: bool) -> None:
+    def __init__(self, pieces: list[bytes], grouped: bool, nulls: int) -> None:
         self.pieces = pieces
         # Groups are part of the structure: a template cut without any never needs them.
         self.grouped = grouped
+        # Where a number is None (the grad of a node off the output's path, an edge into a
+        # const) depends on the structure only, so every answer of this template has as many.
+        self.nulls = nulls
 
     @staticmethod
     def fits(evaluation: Evaluation) -> bool:
@@ -291,18 +295,34 @@ class AnswerTemplate:
         if note is not None:
             body["notes"] = [note]
         pieces = to_json(body).split(orjson.dumps(cls.MARK))
+        numbers = _numbers(evaluation, groups)
         # A label holding the mark would cut the text once more; such a graph gets no template.
-        if len(pieces) != len(_numbers(evaluation, groups)) + 1:
+        if len(pieces) != len(numbers) + 1:
             return None
-        return cls(pieces, bool(groups))
+        return cls(pieces, bool(groups), sum(number is None for number in numbers))
 
     def fill(self, evaluation: Evaluation) -> bytes | None:
         """The answer for a fitting `evaluation`; None when its numbers do not fit."""
-        numbers = _numbers(evaluation, summarize_groups(evaluation) if self.grouped else {})
-        if len(numbers) != len(self.pieces) - 1 or not _all_finite(numbers):
+        groups = summarize_groups(evaluation) if self.grouped else {}
+        return self._write(_numbers(evaluation, groups))
+
+    def fill_run(self, leaf_values: list, run: Run) -> bytes | None:
+        """The answer from a tape's run (engine.tape) of an ungrouped graph."""
+        numbers = list(leaf_values)  # first in `_numbers`' order, as the echoed graph has them
+        numbers += itertools.chain.from_iterable(zip(run.values, run.grads, strict=True))
+        numbers += run.edge_numbers
+        return self._write(numbers)
+
+    def _write(self, numbers: list) -> bytes | None:
+        if len(numbers) != len(self.pieces) - 1:
+            return None
+        written = orjson.dumps(numbers, option=orjson.OPT_SERIALIZE_NUMPY)
+        # orjson writes a number that is not finite as null: one null too many means such a
+        # number, which must be written as its name in the full answer.
+        if written.count(b"null") != self.nulls:
             return None
         # Scalars and nulls hold no comma, so the written list splits into the numbers.
-        written = orjson.dumps(numbers, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
+        written = written[1:-1].split(b",")
         text = [b""] * (2 * len(written) + 1)
         text[0::2] = self.pieces
         text[1::2] = written

@@ -1,9 +1,9 @@
 """`POST /api/evaluate` on the plan path (app/plans.py): a body seen before with other numbers.
 
 A body's first post checks it in full and keeps its plan; the second with the same structure
-cuts an answer template; the third and later fill that template. Every stage must answer as
-an app with both caches off (Settings(evaluate_cache_entries=0)) does, byte for byte, and the
-numbers must match PyTorch.
+cuts an answer template; the third and later run the passes on the plan's tape (engine/tape.py)
+and fill that template. Every stage must answer as an app with both caches off
+(Settings(evaluate_cache_entries=0)) does, byte for byte, and the numbers must match PyTorch.
 """
 
 from __future__ import annotations
@@ -290,6 +290,95 @@ def test_plan_sigmoid_preset_with_group_answers_as_full_path(planned, full):
         sigma = 1 / (1 + math.exp(-s))
         assert math.isclose(answer["nodes"]["f"]["value"], sigma, rel_tol=REL)
         assert math.isclose(answer["nodes"]["s"]["grad"], sigma * (1 - sigma), rel_tol=1e-9)
+
+
+# -- 2b. later bodies run on the tape (engine/tape.py) ----------------------------------------
+
+TORCH_OPS = {
+    "add": torch.add,
+    "sub": torch.sub,
+    "mul": torch.mul,
+    "max": torch.maximum,
+    "min": torch.minimum,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+}
+
+
+def random_scalar_graph(rng: random.Random) -> dict:
+    """Inputs, a const, and ops with fan-out, a node used twice, and nodes off the output."""
+    nodes = [{"id": name, "op": "input", "value": 0} for name in ("a", "b", "c")]
+    nodes.append({"id": "k", "op": "const", "value": rng.uniform(-2, 2)})
+    for index in range(rng.randint(3, 9)):
+        op = rng.choice(sorted(TORCH_OPS))
+        arity = 1 if op in ("tanh", "sigmoid", "relu") else 2
+        inputs = [rng.choice(nodes)["id"] for _ in range(arity)]
+        nodes.append({"id": f"n{index}", "op": op, "inputs": inputs})
+    output = rng.choice([node["id"] for node in nodes[4:]])
+    return {"nodes": nodes, "output": output}
+
+
+def torch_graph(graph: dict, values: dict[str, float]) -> dict[str, tuple[float, float | None]]:
+    """Each node's value and grad by PyTorch; None where no gradient reaches a node."""
+    tensors = {}
+    for node in graph["nodes"]:
+        if node["op"] in ("input", "const"):
+            value = values.get(node["id"], node["value"])
+            tensors[node["id"]] = torch.tensor(
+                float(value), dtype=torch.float64, requires_grad=node["op"] == "input"
+            )
+        else:
+            made = TORCH_OPS[node["op"]](*(tensors[i] for i in node["inputs"]))
+            if made.requires_grad:  # not when every input is the const
+                made.retain_grad()
+            tensors[node["id"]] = made
+    output = tensors[graph["output"]]
+    if output.requires_grad:
+        output.backward()
+    return {
+        i: (t.item(), t.grad.item() if t.grad is not None else None) for i, t in tensors.items()
+    }
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_plan_taped_answers_match_full_path_and_torch(planned, full, seed):
+    rng = random.Random(seed)
+    graph = random_scalar_graph(rng)
+    values = [{name: rng.uniform(-2, 2) for name in ("a", "b", "c")} for _ in range(5)]
+    answers, templates = post_sequence(planned, full, [graph_body(graph, v) for v in values])
+
+    assert_three_stages(templates)
+    assert only_plan(planned).tape is not None
+    for v, answer in zip(values, answers, strict=True):
+        for node_id, (value, grad) in torch_graph(graph, v).items():
+            assert_matches(answer["nodes"][node_id]["value"], value)
+            if grad is None:
+                # Off the output's path (or a const): the contract's null, or PyTorch's 0 for
+                # an input whose every path goes through a relu at a negative number.
+                assert answer["nodes"][node_id]["grad"] in (None, 0)
+            else:
+                assert_matches(answer["nodes"][node_id]["grad"], grad)
+
+
+def test_plan_tape_declines_a_nonfinite_value_and_the_answer_names_it(planned, full):
+    graph = {
+        "nodes": [
+            {"id": "x", "op": "input", "value": 1},
+            {"id": "l", "op": "log", "inputs": ["x"]},
+        ],
+        "output": "l",
+    }
+    answers, _ = post_sequence(planned, full, [graph_body(graph, {"x": v}) for v in (1, 2, 3)])
+    assert only_plan(planned).tape is not None
+
+    answer = same_answer(planned, full, graph_body(graph, {"x": -3}))
+    assert answer["nodes"]["l"]["value"] == "nan"
+    assert answer["first_nonfinite"] == "l"
+    assert [w["code"] for w in answer["warnings"]] == ["nonfinite_value"]
+    # The next plain body is back on the tape, with its own numbers.
+    after = same_answer(planned, full, graph_body(graph, {"x": math.e}))
+    assert math.isclose(after["nodes"]["x"]["grad"], 1 / math.e, rel_tol=REL)
 
 
 # -- 3. non-finite numbers on the plan path ---------------------------------------------------
