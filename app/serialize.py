@@ -113,7 +113,9 @@ def _check_count(evaluation: Evaluation, max_numbers: int, scalar: bool) -> None
             f"the answer would carry {numbers:,} numbers (values, gradients and each "
             f"edge's upstream, local and downstream); the limit is {max_numbers:,}. "
             "Use smaller tensors.",
-            details={"what": "answer_numbers", "limit": max_numbers, "actual": numbers},
+            what="answer_numbers",
+            limit=max_numbers,
+            actual=numbers,
         )
 
 

@@ -93,7 +93,9 @@ def _check_samples(samples: int) -> None:
     if samples > MAX_SAMPLES:
         raise LimitError(
             f"a toy data set has at most {MAX_SAMPLES:,} samples, got {samples:,}",
-            details={"what": "samples", "limit": MAX_SAMPLES, "actual": int(samples)},
+            what="samples",
+            limit=MAX_SAMPLES,
+            actual=int(samples),
         )
 
 

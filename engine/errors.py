@@ -62,3 +62,27 @@ class LimitError(EngineError):
     """A deliberate size limit was exceeded; the message names the limit."""
 
     code = "limit_exceeded"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        what: str,
+        limit: int | float,
+        actual: int | float,
+        code: str | None = None,
+        node_ids: tuple[str, ...] | list[str] = (),
+        line: int | None = None,
+        column: int | None = None,
+        **more,
+    ) -> None:
+        """A limit error whose details are what, limit, actual, then any extra keys."""
+        # One spelling for every limit: the key order is part of the JSON bytes the API sends.
+        super().__init__(
+            message,
+            code=code,
+            node_ids=node_ids,
+            line=line,
+            column=column,
+            details={"what": what, "limit": limit, "actual": actual, **more},
+        )

@@ -120,7 +120,9 @@ class Clock:
                 f"(it was at node {node_id!r}); make the graph or its tensors smaller",
                 node_ids=[node_id],
                 # actual is the time spent when the clock was read, up to EVERY nodes late.
-                details={"what": "seconds", "limit": self.budget, "actual": now - self.start},
+                what="seconds",
+                limit=self.budget,
+                actual=now - self.start,
             )
 
 
@@ -188,13 +190,9 @@ def forward(
 def _check_size(node_id: str, out, elements: int, limits: Limits) -> int:
     size = int(np.size(out))
     if size > limits.max_tensor_elements:
-        details = {"what": "tensor_elements", "limit": limits.max_tensor_elements, "actual": size}
+        what, limit, actual = "tensor_elements", limits.max_tensor_elements, size
     elif elements + size > limits.max_graph_elements:
-        details = {
-            "what": "graph_elements",
-            "limit": limits.max_graph_elements,
-            "actual": elements + size,
-        }
+        what, limit, actual = "graph_elements", limits.max_graph_elements, elements + size
     else:
         return size
 
@@ -204,7 +202,9 @@ def _check_size(node_id: str, out, elements: int, limits: Limits) -> int:
         f"{limits.max_tensor_elements:,} elements per tensor and "
         f"{limits.max_graph_elements:,} in the whole graph",
         node_ids=[node_id],
-        details=details,
+        what=what,
+        limit=limit,
+        actual=actual,
     )
 
 

@@ -160,11 +160,9 @@ def parse_located(
         raise LimitError(
             f"the expression has {len(text):,} characters; the limit is "
             f"{limits.max_expression_chars:,} (max_expression_chars)",
-            details={
-                "what": "expression_chars",
-                "limit": limits.max_expression_chars,
-                "actual": len(text),
-            },
+            what="expression_chars",
+            limit=limits.max_expression_chars,
+            actual=len(text),
         )
     parser = _Parser(text, inputs or {}, limits)
     graph = parser.parse()
@@ -283,8 +281,10 @@ def _error(token: Token, message: str, code: str = "syntax_error") -> ParseError
     return ParseError(message, code=code, line=token.line, column=token.column)
 
 
-def _limit(token: Token, message: str, details: dict) -> LimitError:
-    return LimitError(message, line=token.line, column=token.column, details=details)
+def _limit(token: Token, message: str, *, what: str, limit, actual) -> LimitError:
+    return LimitError(
+        message, what=what, limit=limit, actual=actual, line=token.line, column=token.column
+    )
 
 
 def _literal(token: Token) -> int | float:
@@ -404,11 +404,9 @@ class _Parser:
                 token,
                 f"the expression nests more than {self.limits.max_nesting_depth} levels deep "
                 f"{_at(token)} (max_nesting_depth); split it into named steps",
-                {
-                    "what": "nesting_depth",
-                    "limit": self.limits.max_nesting_depth,
-                    "actual": self.depth,
-                },
+                what="nesting_depth",
+                limit=self.limits.max_nesting_depth,
+                actual=self.depth,
             )
 
     # -- statements ----------------------------------------------------------------------
@@ -871,7 +869,7 @@ class _Parser:
         try:
             value = to_value(raw, where, self.limits)
         except LimitError as error:
-            raise _limit(start, error.message, error.details) from error
+            raise _limit(start, error.message, **error.details) from error
         except GraphError as error:
             raise _error(start, error.message, "bad_value") from error
         self.count_elements(int(np.size(value)), start)
@@ -953,11 +951,9 @@ class _Parser:
                 name,
                 f"{name.text}(...) {_at(name)} would hold {count:,} elements; the limit is "
                 f"{self.limits.max_tensor_elements:,} per tensor (max_tensor_elements)",
-                {
-                    "what": "tensor_elements",
-                    "limit": self.limits.max_tensor_elements,
-                    "actual": count,
-                },
+                what="tensor_elements",
+                limit=self.limits.max_tensor_elements,
+                actual=count,
             )
         self.count_elements(count, name)
 
@@ -1005,11 +1001,9 @@ class _Parser:
                 token,
                 f"the literals reach {self.elements:,} elements {_at(token)}; the limit is "
                 f"{self.limits.max_graph_elements:,} in one graph (max_graph_elements)",
-                {
-                    "what": "graph_elements",
-                    "limit": self.limits.max_graph_elements,
-                    "actual": self.elements,
-                },
+                what="graph_elements",
+                limit=self.limits.max_graph_elements,
+                actual=self.elements,
             )
 
     # -- names and nodes -----------------------------------------------------------------
@@ -1079,7 +1073,9 @@ class _Parser:
                 f"the expression makes more than {self.limits.max_nodes:,} nodes "
                 f"{_at(token)} (max_nodes)",
                 # Counted with the node being refused, so actual is above the limit.
-                {"what": "nodes", "limit": self.limits.max_nodes, "actual": len(self.nodes) + 1},
+                what="nodes",
+                limit=self.limits.max_nodes,
+                actual=len(self.nodes) + 1,
             )
         self.nodes.append(node)
         self.by_id[node["id"]] = node

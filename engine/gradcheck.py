@@ -165,14 +165,18 @@ def _check_size(graph: Graph, elements: list, steps: tuple) -> None:
         raise LimitError(
             f"the inputs hold {len(elements):,} numbers; the gradient check compares at most "
             f"{MAX_ELEMENTS} (each costs two forward passes per step h)",
-            details={"what": "checked_elements", "limit": MAX_ELEMENTS, "actual": len(elements)},
+            what="checked_elements",
+            limit=MAX_ELEMENTS,
+            actual=len(elements),
         )
     passes = 2 * len(elements) * len(steps) * len(graph.nodes)
     if passes > MAX_FORWARD_NODES:
         raise LimitError(
             f"the sweep would compute {passes:,} node values; the limit is {MAX_FORWARD_NODES:,}"
             " — use a smaller graph or fewer inputs",
-            details={"what": "sweep_node_values", "limit": MAX_FORWARD_NODES, "actual": passes},
+            what="sweep_node_values",
+            limit=MAX_FORWARD_NODES,
+            actual=passes,
         )
     if not steps or any(not np.isfinite(h) or h <= 0 for h in steps):
         raise EngineError("every step h must be a number above 0", code="bad_step")

@@ -99,11 +99,9 @@ def to_value(raw: Any, where: str, limits: Limits = DEFAULT_LIMITS):
         if raw.size > limits.max_tensor_elements:
             raise LimitError(
                 f"{where}: more than {limits.max_tensor_elements:,} elements",
-                details={
-                    "what": "tensor_elements",
-                    "limit": limits.max_tensor_elements,
-                    "actual": int(raw.size),
-                },
+                what="tensor_elements",
+                limit=limits.max_tensor_elements,
+                actual=int(raw.size),
             )
         return raw.astype(np.float64) if raw.ndim else np.float64(raw)
     if isinstance(raw, str):
@@ -142,11 +140,9 @@ def _flatten_rectangular(raw: list, where: str, limits: Limits):
                 f"{where}: more than {limits.max_tensor_elements:,} elements in one tensor",
                 # The walk stops at the first level past the limit, so the deeper levels are
                 # not counted: actual is a lower bound on the tensor's size.
-                details={
-                    "what": "tensor_elements",
-                    "limit": limits.max_tensor_elements,
-                    "actual": math.prod(shape),
-                },
+                what="tensor_elements",
+                limit=limits.max_tensor_elements,
+                actual=math.prod(shape),
             )
         level = [x for item in level for x in item]
     if any(isinstance(item, list) for item in level):
@@ -168,7 +164,9 @@ def build_graph(spec: dict, limits: Limits = DEFAULT_LIMITS) -> Graph:
     if len(raw_nodes) > limits.max_nodes:
         raise LimitError(
             f"the graph has {len(raw_nodes):,} nodes; the limit is {limits.max_nodes:,}",
-            details={"what": "nodes", "limit": limits.max_nodes, "actual": len(raw_nodes)},
+            what="nodes",
+            limit=limits.max_nodes,
+            actual=len(raw_nodes),
         )
 
     nodes: dict[str, Node] = {}

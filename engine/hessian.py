@@ -340,11 +340,9 @@ def hessian(
             f"the model has {total:,} parameters; the exact Hessian is computed for at most "
             f"{MAX_HESSIAN_PARAMETERS} (Newton's method is for small models)",
             code="too_many_parameters",
-            details={
-                "what": "hessian_parameters",
-                "limit": MAX_HESSIAN_PARAMETERS,
-                "actual": total,
-            },
+            what="hessian_parameters",
+            limit=MAX_HESSIAN_PARAMETERS,
+            actual=total,
         )
 
     nodes, grad_ids, _ = gradient_graph(graph, params)

@@ -69,7 +69,9 @@ def whole(value: Any, op: str, name: str, minimum: int) -> int:
         # The attribute's own name says what is limited: kernel_size, stride, padding...
         raise LimitError(
             f"{op}: {name} is {int(value):,}; the limit is {most:,}",
-            details={"what": name, "limit": most, "actual": int(value)},
+            what=name,
+            limit=most,
+            actual=int(value),
         )
     return int(value)
 
@@ -289,7 +291,9 @@ def _shape(input_shape: Any) -> tuple[int, ...]:
         if size > MAXIMUM["size"]:
             raise LimitError(
                 f"the shape {list(input_shape)} has a size above the limit of {MAXIMUM['size']:,}",
-                details={"what": "axis_size", "limit": MAXIMUM["size"], "actual": int(size)},
+                what="axis_size",
+                limit=MAXIMUM["size"],
+                actual=int(size),
             )
         sizes.append(int(size))
     return tuple(sizes)

@@ -353,11 +353,9 @@ def check_settings(settings: TrainSettings, rows: int, parameters: int) -> None:
             f"Newton's method needs the full Hessian, which is computed for at most "
             f"{MAX_HESSIAN_PARAMETERS} parameters; this model has {parameters:,}",
             code="too_many_parameters",
-            details={
-                "what": "hessian_parameters",
-                "limit": MAX_HESSIAN_PARAMETERS,
-                "actual": parameters,
-            },
+            what="hessian_parameters",
+            limit=MAX_HESSIAN_PARAMETERS,
+            actual=parameters,
         )
 
 
@@ -394,7 +392,9 @@ def _check_limits(settings: TrainSettings) -> None:
     if steps > MAX_STEPS:
         raise LimitError(
             f"a run has at most {MAX_STEPS:,} steps, asked for {steps:,}",
-            details={"what": "steps", "limit": MAX_STEPS, "actual": steps},
+            what="steps",
+            limit=MAX_STEPS,
+            actual=steps,
         )
     _check_positive(settings.max_seconds, "time limit", "bad_time_limit")
     delay = settings.step_delay
@@ -406,7 +406,9 @@ def _check_limits(settings: TrainSettings) -> None:
     if settings.max_seconds > MAX_SECONDS:
         raise LimitError(
             f"a run lasts at most {MAX_SECONDS:g} s, asked for {settings.max_seconds:g} s",
-            details={"what": "seconds", "limit": MAX_SECONDS, "actual": settings.max_seconds},
+            what="seconds",
+            limit=MAX_SECONDS,
+            actual=settings.max_seconds,
         )
 
 
@@ -749,7 +751,10 @@ def loss_surface(
         # The one limit with a floor: a path of 0 steps is refused here too.
         raise LimitError(
             f"the surface paths have 1 to 200 steps, asked for {steps}",
-            details={"what": "steps", "limit": 200, "minimum": 1, "actual": steps},
+            what="steps",
+            limit=200,
+            actual=steps,
+            minimum=1,
         )
     data = Data(X, y, X[:0], y[:0])
     paths = {

@@ -50,17 +50,17 @@ def check_work(op: str, window_elements: int, multiply_adds: int = 0) -> None:
             f"{op}: its windows hold {window_elements:,} numbers in all (output positions × "
             f"kernel size); the limit is {MAX_WINDOW_ELEMENTS:,}; use a smaller input, kernel "
             f"or batch",
-            details={
-                "what": "window_elements",
-                "limit": MAX_WINDOW_ELEMENTS,
-                "actual": window_elements,
-            },
+            what="window_elements",
+            limit=MAX_WINDOW_ELEMENTS,
+            actual=window_elements,
         )
     if multiply_adds > MAX_MULTIPLY_ADDS:
         raise LimitError(
             f"{op}: it needs {multiply_adds:,} multiply-adds; the limit is "
             f"{MAX_MULTIPLY_ADDS:,}; use fewer channels, a smaller kernel or a smaller input",
-            details={"what": "multiply_adds", "limit": MAX_MULTIPLY_ADDS, "actual": multiply_adds},
+            what="multiply_adds",
+            limit=MAX_MULTIPLY_ADDS,
+            actual=multiply_adds,
         )
 
 
@@ -71,11 +71,9 @@ def check_output(op: str, shape: tuple) -> None:
         raise LimitError(
             f"{op} would have shape {shape} ({size:,} elements); one tensor may "
             f"hold at most {DEFAULT_LIMITS.max_tensor_elements:,}",
-            details={
-                "what": "tensor_elements",
-                "limit": DEFAULT_LIMITS.max_tensor_elements,
-                "actual": size,
-            },
+            what="tensor_elements",
+            limit=DEFAULT_LIMITS.max_tensor_elements,
+            actual=size,
         )
 
 

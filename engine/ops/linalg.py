@@ -56,11 +56,9 @@ def _matmul(a, b):
         raise LimitError(
             f"matmul: {np.shape(a)} @ {np.shape(b)} would give {size:,} elements; one tensor "
             f"may hold at most {DEFAULT_LIMITS.max_tensor_elements:,}",
-            details={
-                "what": "tensor_elements",
-                "limit": DEFAULT_LIMITS.max_tensor_elements,
-                "actual": size,
-            },
+            what="tensor_elements",
+            limit=DEFAULT_LIMITS.max_tensor_elements,
+            actual=size,
         )
     return np.matmul(a, b)
 

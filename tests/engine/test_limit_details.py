@@ -327,3 +327,18 @@ def test_api_limit_error_body_carries_the_details(tmp_path):
     error = response.json()["error"]
     assert error["code"] == "limit_exceeded"
     assert error["details"] == {"what": "nodes", "limit": 5, "actual": len(nodes)}
+
+
+# --- the class: one shape for every limit ----------------------------------------------------
+
+
+def test_limit_error_details_keep_what_limit_actual_order_then_extras():
+    plain = LimitError("too many", what="nodes", limit=5, actual=6)
+    floored = LimitError("too few", what="steps", limit=200, actual=0, minimum=1)
+
+    # Compared as item lists: the order is part of the JSON bytes the API sends.
+    plain_expected = {"what": "nodes", "limit": 5, "actual": 6}
+    floored_expected = {"what": "steps", "limit": 200, "actual": 0, "minimum": 1}
+    assert list(plain.to_dict()["details"].items()) == list(plain_expected.items())
+    assert list(floored.to_dict()["details"].items()) == list(floored_expected.items())
+    assert plain.to_dict()["code"] == floored.to_dict()["code"] == "limit_exceeded"
