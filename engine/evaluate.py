@@ -18,7 +18,7 @@ import numpy as np
 from engine.errors import EngineError, LimitError, ShapeError
 from engine.graph import Graph, to_value
 from engine.limits import DEFAULT_LIMITS, Limits
-from engine.numbers import ONE, fmt, is_finite
+from engine.numbers import ONE, ZERO, fmt, is_finite
 from engine.ops import elementwise_jacobian, jacobian_from_vjp, unbroadcast
 
 
@@ -298,9 +298,10 @@ def backward(
             if partials is not None and type(args[index]) is float64:
                 local = constants[index] if constants else partials[index](*args, out)
                 downstream = upstream * local
-                edges.append((source, node_id, index, upstream, local, downstream, None))
                 if not isfinite(downstream):
-                    _warn_nonfinite_grad(evaluation, Edge(*edges[-1]))
+                    edge = Edge(source, node_id, index, upstream, local, downstream)
+                    downstream = _nonfinite_downstream(evaluation, edge, op, args, out)
+                edges.append((source, node_id, index, upstream, local, downstream, None))
             else:
                 attrs = {**node.attrs, "kept": kept.get(node_id)} if op.keeps else node.attrs
                 edge = _tensor_chain_rule(
@@ -312,7 +313,12 @@ def backward(
                 downstream = edge.downstream
 
             previous = grads.get(source)
-            grads[source] = downstream if previous is None else previous + downstream
+            if previous is None:
+                grads[source] = downstream
+                continue
+            total = grads[source] = previous + downstream
+            if not is_finite(total):
+                _warn_overflowing_sum(evaluation, source, previous, downstream)
 
     # Edges the backward pass never reached (consts, nodes off the output's path) are listed
     # too; when every node got a gradient there are none, and the walk is skipped.
@@ -360,7 +366,11 @@ def _tensor_chain_rule(node, index, args, out, upstream, attrs, limits, with_loc
             edge.downstream = op.vjp(index, upstream, args, out)
         else:
             partial = op.partials[index](*args, out)
-            edge.downstream = unbroadcast(upstream * partial, np.shape(arg))
+            product = upstream * partial
+            if op.masks is not None and not is_finite(product):
+                mask = op.masks[index]
+                product = product if mask is None else np.where(mask(*args, out), 0.0, product)
+            edge.downstream = unbroadcast(product, np.shape(arg))
         if with_local:
             _set_local(edge, out, arg, limits, lambda: elementwise_jacobian(
                 op.partials[index](*args, out), np.shape(out), np.shape(arg)))  # fmt: skip
@@ -385,6 +395,29 @@ def _set_local(edge: Edge, out, arg, limits: Limits, build) -> None:
             f"the local Jacobian has {entries:,} entries, more than the display limit of "
             f"{limits.max_jacobian_entries:,}; downstream was computed as a vector-Jacobian "
             "product without it"
+        )
+
+
+def _nonfinite_downstream(evaluation: Evaluation, edge: Edge, op, args: tuple, out):
+    """For a downstream that is not finite: 0 where the op masks the input, else a warning."""
+    mask = op.masks[edge.input_index] if op.masks is not None else None
+    if mask is not None and mask(*args, out):
+        return ZERO
+    _warn_nonfinite_grad(evaluation, edge)
+    return edge.downstream
+
+
+def _warn_overflowing_sum(evaluation: Evaluation, source: str, previous, downstream) -> None:
+    # A part that is not finite was reported where it was made; only finite parts that
+    # overflow when added are new.
+    if is_finite(previous) and is_finite(downstream):
+        evaluation.warnings.append(
+            Warning_(
+                source,
+                "nonfinite_grad",
+                f"the gradients flowing into {source!r} are each finite, but their sum is "
+                "beyond the largest float64 (about 1.8e308)",
+            )
         )
 
 

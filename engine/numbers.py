@@ -8,9 +8,11 @@ import numpy as np
 
 NONFINITE_NAMES = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "+inf": math.inf}
 
-# 1.0 as the engine's scalars are; numpy scalars are immutable, so one object serves everywhere
-# (constant local derivatives, the gradient a backward pass starts from).
+# 1.0 and 0.0 as the engine's scalars are; numpy scalars are immutable, so one object serves
+# everywhere (constant local derivatives, the gradient a backward pass starts from, a masked
+# downstream gradient).
 ONE = np.float64(1.0)
+ZERO = np.float64(0.0)
 
 
 def fmt(value) -> str:

@@ -57,6 +57,11 @@ class Op:
     # For ops whose partials are numbers that never change (add: 1 and 1), the numbers
     # themselves, so the scalar backward loop need not call a function for them.
     constant_partials: tuple | None = None
+    # Per input (None for none), where the local derivative is a mask rather than a slope:
+    # mask(*inputs, out) is true where the input did not make the value (relu below 0, the
+    # smaller side of max). There the downstream gradient is 0 even when the upstream is not
+    # finite, where the product would be inf · 0 = nan; PyTorch's backward selects the same way.
+    masks: tuple | None = None
     # What each input is, for the page and /api/ops ("kernels", "gamma"), when the formula's
     # placeholders a, b, c say nothing; None means the placeholders are the names.
     input_names: tuple[str, ...] | None = None

@@ -17,7 +17,7 @@ from engine.ops import Op, register
 
 def elementwise(
     name, doc, args, symbol, formula, local_formulas, forward, partials, explain, vjp=None,
-    constant=None,
+    constant=None, masks=None,
 ):  # fmt: skip
     """Register an elementwise op; `partials[i](*inputs, out)` is d out / d input i.
 
@@ -36,6 +36,7 @@ def elementwise(
             explain=explain,
             vjp=vjp,
             constant_partials=constant,
+            masks=masks,
         )
     )
 
@@ -92,7 +93,8 @@ elementwise(
     "div", "Quotient of two values.", ("a", "b"), "÷", r"\frac{$a}{$b}",
     (r"\frac{1}{$b}", r"-\frac{$a}{$b^2}"),
     forward=operator.truediv,
-    partials=(lambda a, b, out: 1.0 / b, lambda a, b, out: -a / (b * b)),
+    # -(a/b)/b, not -a/b²: b² overflows or underflows long before the quotient does.
+    partials=(lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b),
     explain=_div_explain,
 )  # fmt: skip
 elementwise(
@@ -134,6 +136,8 @@ elementwise(
     "{$a}^{$b}", (r"$b \, {$a}^{$b - 1}", r"{$a}^{$b} \ln $a"),
     forward=lambda a, b: a**b,
     partials=(_pow_partial_base, _pow_partial_exponent),
+    # Only the base: at a = 0 PyTorch multiplies the exponent's 0 by the upstream gradient.
+    masks=(lambda a, b, out: b == 0, None),
     explain=_pow_explain,
 )  # fmt: skip
 elementwise(
@@ -202,6 +206,7 @@ elementwise(
     ("a",), "relu", r"\max(0, $a)", (r"\mathbb{1}[$a > 0]",),
     forward=lambda a: np.maximum(a, 0.0),
     partials=(lambda a, out: (a > 0) * ONE,),
+    masks=(lambda a, out: a <= 0,),
     vjp=_relu_vjp,
     explain=lambda a: f"relu({fmt(a)}) is not finite",
 )  # fmt: skip
@@ -220,6 +225,7 @@ elementwise(
         lambda a, b, out: _tie_split(a, b, np.greater(a, b)),
         lambda a, b, out: _tie_split(b, a, np.greater(b, a)),
     ),
+    masks=(lambda a, b, out: a < b, lambda a, b, out: b < a),
     explain=lambda a, b: f"max({fmt(a)}, {fmt(b)}) is not finite",
 )  # fmt: skip
 elementwise(
@@ -230,5 +236,6 @@ elementwise(
         lambda a, b, out: _tie_split(a, b, np.less(a, b)),
         lambda a, b, out: _tie_split(b, a, np.less(b, a)),
     ),
+    masks=(lambda a, b, out: a > b, lambda a, b, out: b > a),
     explain=lambda a, b: f"min({fmt(a)}, {fmt(b)}) is not finite",
 )  # fmt: skip
