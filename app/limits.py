@@ -19,12 +19,11 @@ class BodySizeLimit:
             return await self.app(scope, receive, send)
 
         limit = self.larger.get(scope["path"], self.max_bytes)
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
+        declared, chunked = _length_headers(scope)
         if declared is not None and declared.isdigit():
             if int(declared) > limit:
                 return await self._refuse(send, limit, int(declared))
-            if b"transfer-encoding" not in headers:
+            if not chunked:
                 # The server reads exactly the declared length, no more: nothing to count.
                 return await self.app(scope, receive, send)
 
@@ -67,3 +66,14 @@ class BodySizeLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _length_headers(scope) -> tuple[bytes | None, bool]:
+    """The declared content-length (the last, if repeated); whether a transfer-encoding is set."""
+    declared, chunked = None, False
+    for name, value in scope.get("headers") or ():
+        if name == b"content-length":
+            declared = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked

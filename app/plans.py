@@ -33,6 +33,7 @@ from engine.tape import ScalarTape
 
 # A slot's target when it is grad_output rather than a leaf.
 GRAD_OUTPUT = object()
+NO_NAMES: frozenset = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +46,12 @@ class Checked:
     grad_output: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Split:
     """A body as its structure (the cache key) and the numbers taken out of it, in order."""
 
     key: bytes
-    slots: tuple
+    slots: list
     numbers: list
     # Every name `inputs` gives a value for, taken out or not: a node it names takes that value.
     input_names: frozenset
@@ -180,8 +181,8 @@ def split(raw: bytes, largest: int) -> Split | None:
         key = orjson.dumps([body, slots])
     except orjson.JSONEncodeError:
         return None  # nested deeper than orjson writes: the full checks refuse it
-    names = frozenset(inputs) if type(inputs) is dict else frozenset()
-    return Split(key, tuple(slots), numbers, names)
+    names = frozenset(inputs) if type(inputs) is dict and inputs else NO_NAMES
+    return Split(key, slots, numbers, names)
 
 
 def _plain_number(value: Any) -> bool:
