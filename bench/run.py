@@ -190,22 +190,30 @@ def bench_api(seconds: int = 5) -> list[tuple[str, float, str]]:
             server.terminate()
             server.wait(timeout=10)
 
-    def verdict(ratio: float) -> str:
-        return "target ≥ 0.60: " + ("met" if ratio >= 0.6 else "MISSED")
-
     notes = {
-        "same": "answered from the response cache",
-        "new input value": "checks reused (plan), evaluated, written",
-        "new graph JSON": "checked, evaluated, written",
-        "new expression": "parsed, checked, evaluated, written",
+        "new input value": "the neuron evaluated: checks reused (plan), passes on the tape",
+        "same": "answered from the response cache: not evaluated",
+        "new graph JSON": "a structure never seen: checked, evaluated, written",
+        "new expression": "a structure never seen: parsed, checked, evaluated, written",
     }
     rows = [("bare FastAPI endpoint, requests/s", rates["bare"], "")]
     rows += [
         (f"/api/evaluate, {name} body, requests/s", rates[name], notes[name]) for name in notes
     ]
-    rows += [(f"{name} / bare", rates[name] / rates["bare"], verdict(rates[name] / rates["bare"]))
+    rows += [(f"{name} / bare", rates[name] / rates["bare"], _api_verdict(name, rates))
              for name in notes]  # fmt: skip
     return rows
+
+
+def _api_verdict(name: str, rates: dict[str, float]) -> str:
+    # The target is the neuron evaluated at requests per second. A body answered from the
+    # cache is not evaluated, and a never-seen structure measures the checks, not that.
+    ratio = rates[name] / rates["bare"]
+    if name == "new input value":
+        return "target ≥ 0.60: " + ("met" if ratio >= 0.6 else "MISSED")
+    if name == "same":
+        return "not counted"
+    return "for information (" + ("≥" if ratio >= 0.6 else "below") + " 0.60)"
 
 
 def mlp_spec(batch: int = 64, sizes=(784, 256, 128, 10), seed: int = 0) -> dict:
