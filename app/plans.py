@@ -125,6 +125,8 @@ class Plan:
         if given or self.template.grouped:
             return
         self.tape = ScalarTape.of(self.graph, limits)
+        if self.tape is None:
+            return
         leaves = [node for node in self.graph.nodes.values() if node.op.is_leaf]
         place = {node.id: index for index, node in enumerate(leaves)}
         self.leaf_values = [node.value for node in leaves]

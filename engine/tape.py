@@ -10,6 +10,11 @@ It calls the same op functions in the same order as `evaluate`'s scalar path, so
 are bit for bit evaluate's. It covers only the plain case: every value a finite float64, with
 nothing to warn about. A run that meets anything else returns None, and the caller evaluates
 the graph in full, which explains the number that is not finite.
+
+The scalar chain rule is thus written twice, here and in evaluate.backward: a change to one
+must be made in the other, and tests/engine/test_tape.py holds them equal bit for bit. Making
+evaluate itself run compiled steps would remove the copy, but compiling costs about one pass,
+which a graph evaluated once (most requests) would pay for nothing.
 """
 
 from __future__ import annotations
