@@ -483,6 +483,9 @@ export class InspectorPanel {
     }
     card.append(productRow(edge));
     if (edge.localOmitted) card.append(h("p", { class: "muted", text: edge.localOmitted }));
+    if (isMaskedEdge(edge)) {
+      card.append(h("p", { class: "muted masked-note", text: MASKED_NOTE }));
+    }
     return card;
   }
 
@@ -642,6 +645,19 @@ function verdictLine(verdict) {
     role: "status",
     text: verdict.text,
   });
+}
+
+// Where an op selects its input (relu below 0, the smaller side of max), the engine passes no
+// gradient at all, as PyTorch does, though ∞ × 0 on its own would be NaN.
+const MASKED_NOTE =
+  "This input did not make the value (its local gradient is 0 because the op selects), so " +
+  "no gradient passes, not even an infinite one: the downstream is 0, where ∞ × 0 alone " +
+  "would be NaN. PyTorch does the same.";
+
+function isMaskedEdge(edge) {
+  if (isHidden(edge.upstream)) return false;
+  const zero = (value) => toNumber(value) === 0;
+  return !Number.isFinite(toNumber(edge.upstream)) && zero(edge.local) && zero(edge.downstream);
 }
 
 // The chain rule for one edge, each number captioned with its role as in the course figure.

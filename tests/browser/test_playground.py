@@ -208,6 +208,25 @@ def test_inspector_shows_upstream_times_local_equals_downstream(page):
     assert number(product.get_attribute("data-downstream")) == 3
 
 
+def test_inspector_explains_a_masked_edge_under_an_infinite_upstream(page):
+    open_page(page)
+    type_expression(page, "e = 800\nx = -1\nr = relu(x)\nf = exp(e) * r")
+    page.click(".node[data-node-id='r']")
+    card = page.locator("#inspector .edge-card[data-source='x']")
+    product = card.locator(".product")
+
+    # df/dr = exp(800), beyond float64; relu passes no gradient below 0 (its derivative there
+    # is 0, and PyTorch's backward selects rather than multiplies), so df/dx = 0, not ∞ · 0.
+    assert number(product.get_attribute("data-upstream")) == math.inf
+    assert number(product.get_attribute("data-local")) == 0
+    assert number(product.get_attribute("data-downstream")) == 0
+    assert "not even an infinite one" in card.locator(".masked-note").inner_text()
+
+    # An ordinary edge with an infinite number gets no such note.
+    page.click(".node[data-node-id='f']")
+    assert page.locator("#inspector .masked-note").count() == 0
+
+
 def test_keyboard_shortcuts_run_and_reset_the_passes(page):
     open_page(page)
     page.keyboard.press("f")
