@@ -53,6 +53,10 @@ export class DocPanel {
     const source = this.state.source;
     const graph = source.graph || this.state.evaluation?.graph;
     if (!graph) return;
+    if (!this.copyAnyway && this.stillHidden().length > 0) {
+      this.warnBeforeCopying();
+      return;
+    }
     const doc = this.state.document;
     this.copy.disabled = true;
     this.status.textContent = "Copying…";
@@ -72,5 +76,23 @@ export class DocPanel {
       this.status.textContent = `Could not make a copy: ${message}`;
       this.copy.disabled = false;
     }
+  }
+
+  /** Names of the nodes with a number the student is still asked to predict. */
+  stillHidden() {
+    const masks = this.state.masks();
+    const ids = new Set([...masks.value, ...masks.grad]);
+    return [...ids].map((id) => this.state.view?.nodes.get(id)?.name || id);
+  }
+
+  // The copy opens in the editor, which shows every number: the teacher's exercise would be
+  // given away without the student choosing to see it.
+  warnBeforeCopying() {
+    const names = this.stillHidden().join(", ");
+    this.status.textContent =
+      `A copy opens in the editor, which shows every number, also those you are asked to ` +
+      `predict here (${names}). Predict or reveal them first, or press "Copy anyway".`;
+    this.copy.textContent = "Copy anyway";
+    this.copyAnyway = true;
   }
 }

@@ -530,3 +530,32 @@ def test_json_edits_redraw_the_picture_and_rewrite_the_text(page):
     # The output stays f: (1 + 5) · -4 = -24, and its name is the text's last statement.
     assert text.strip().splitlines()[-1] in ("f", "f = q * z")
     assert table_numbers(page, "value")["f"] == -24
+
+
+def test_copy_warns_before_showing_numbers_still_to_predict(page):
+    document = {
+        "title": "Predict f",
+        "nodes": [
+            {"id": "x", "op": "input", "value": 1},
+            {"id": "y", "op": "input", "value": -4},
+            {"id": "f", "op": "div", "inputs": ["x", "y"]},
+        ],
+        "output": "f",
+        "hidden": ["f"],
+    }
+    graph_id = save_through_api(page, document)["id"]
+    open_shared(page, graph_id)
+    shared_url = page.url
+
+    # The editor a copy opens in shows every number, so the first press only warns.
+    page.click("#copy-button")
+    status = page.locator("#copy-graph-status")
+    assert "predict" in status.inner_text() and "f" in status.inner_text()
+    assert page.locator("#copy-button").inner_text() == "Copy anyway"
+    assert page.url == shared_url
+
+    page.click("#copy-button")
+    page.wait_for_url(re.compile(r"/\?graph="))
+    copy_id = re.search(r"graph=([^&]+)", page.url).group(1)
+    # The copy keeps the teacher's hidden list for whoever it is shared with next.
+    assert saved(page, copy_id)["hidden"] == ["f"]
