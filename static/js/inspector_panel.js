@@ -46,6 +46,16 @@ export class InspectorPanel {
   }
 
   render() {
+    // Rebuilding replaces the focused field as well: put the focus back on its successor, so
+    // a keyboard user who has just set a value is still in the inspector, not at the page top.
+    const active = document.activeElement;
+    const focusedId = active && this.root.contains(active) ? active.id : "";
+    this.build();
+    const successor = focusedId && document.getElementById(focusedId);
+    if (successor && this.root.contains(successor)) successor.focus();
+  }
+
+  build() {
     clear(this.root);
     const view = this.state.view;
     const edge = this.state.selectedEdge;
@@ -126,7 +136,12 @@ export class InspectorPanel {
     const form = h("form", { class: "value-form" }, [
       h("label", { for: "inspector-value", text: `Change ${node.name}` }),
       input,
-      h("button", { type: "submit", class: "button small", text: "Set" }),
+      h("button", {
+        type: "submit",
+        id: "inspector-value-set",
+        class: "button small",
+        text: "Set",
+      }),
       message,
     ]);
     form.addEventListener("submit", (event) => {

@@ -227,6 +227,30 @@ def test_inspector_explains_a_masked_edge_under_an_infinite_upstream(page):
     assert page.locator("#inspector .masked-note").count() == 0
 
 
+def test_focus_stays_in_the_inspector_after_setting_a_value(page):
+    open_page(page)
+    page.focus(".node[data-node-id='x']")
+    page.keyboard.press("Enter")
+    page.focus("#inspector-value")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("7")
+    before = revision(page)
+    page.keyboard.press("Enter")
+    wait_for_new_drawing(page, before)
+
+    # q = x + y = 7 + 5: the value was set, and the keyboard user is where they were.
+    assert table_numbers(page, "value")["q"] == 12
+    assert page.evaluate("document.activeElement.id") == "inspector-value"
+
+    page.fill("#inspector-value", "1")
+    page.focus("#inspector-value-set")
+    before = revision(page)
+    page.keyboard.press("Enter")
+    wait_for_new_drawing(page, before)
+    assert table_numbers(page, "value")["q"] == 6
+    assert page.evaluate("document.activeElement.id") == "inspector-value-set"
+
+
 def test_keyboard_shortcuts_run_and_reset_the_passes(page):
     open_page(page)
     page.keyboard.press("f")
