@@ -291,9 +291,10 @@ export class GraphState extends EventTarget {
   }
 }
 
-// Keep the phase a student reached when the drawing changes under them.
+// Keep the phase a student reached when the drawing changes under them. A pass still under
+// way is shown finished: its animation stops, and the two drawings do not share its steps.
 function samePhase(before, after, position) {
-  if (position >= before.sequence.length) return after.sequence.length;
-  if (position >= before.forwardCount) return after.forwardCount;
+  if (position > before.forwardCount) return after.sequence.length;
+  if (position > 0) return after.forwardCount;
   return 0;
 }

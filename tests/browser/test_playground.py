@@ -424,6 +424,29 @@ def test_sigmoid_block_collapses_into_one_box(page, cases):
     assert page.locator(".node-group").count() == 0
 
 
+def test_collapsing_during_the_backward_pass_keeps_the_gradients(page, cases):
+    case = next(c for c in cases if c["id"] == "anchor_sigmoid_neuron_explicit")
+    open_page(page, preset="sigmoid_neuron", reduced_motion=False)
+    forward_steps, _ = positions(page)
+    # Backward shows the values at once, then animates the gradients one node at a time.
+    page.click("#backward-button")
+    page.wait_for_function(
+        "n => Number(document.querySelector('#canvas-frame').dataset.position) > n",
+        arg=forward_steps,
+    )
+
+    before = revision(page)
+    page.locator("#collapse-toggle").check()
+    wait_for_new_drawing(page, before)
+    page.wait_for_function(
+        "() => document.querySelector('#canvas-frame').dataset.playing === 'false'"
+    )
+    grads = table_numbers(page, "grad")
+    # The pass the student started is shown finished, with the course's gradients.
+    for name, expected in case["expected"]["grads"].items():
+        assert grads[name] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
 def test_fused_sigmoid_preset_has_a_real_sigmoid_node(page):
     open_page(page, preset="sigmoid_neuron_fused")
     symbols = page.locator(".node[data-kind='op'] .node-symbol").all_text_contents()
