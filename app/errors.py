@@ -6,6 +6,7 @@ Body: {"error": {"code": "...", "message": "...", "node_ids"?, "line"?, "column"
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -103,11 +104,7 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
         # type, which says nothing of the real mistake.
         return await _api_error(request, not_json(content_type))
     if first.get("type") == "json_invalid":
-        body = {
-            "code": "malformed_json",
-            "message": f"the request body is not valid JSON ({first.get('msg', '')})",
-        }
-        status = 400
+        body, status = _invalid_json(str(first.get("msg", "")))
     else:
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
         # A number beyond float64 has a code of its own, as the saved-graph route gives it.
@@ -120,6 +117,41 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
         status = 422
     log.info("rejected %s %s: %s (%d)", request.method, request.url.path, body["code"], status)
     return error_response(status, body)
+
+
+# pydantic-core's JSON parser refuses to nest deeper than this; valid JSON beyond it is a limit,
+# not a syntax error, and is answered as one.
+JSON_DEPTH = 200
+
+
+def _invalid_json(message: str) -> tuple[dict, int]:
+    """The error for a body the JSON parser refused: broken JSON, or one of its limits."""
+    body: dict = {}
+    at = re.search(r"at line (\d+) column (\d+)", message)
+    if at:
+        body = {"line": int(at.group(1)), "column": int(at.group(2))}
+    where = f" (line {at.group(1)}, column {at.group(2)})" if at else ""
+    if "recursion limit exceeded" in message:
+        return {
+            "code": "limit_exceeded",
+            "message": f"the request body nests more than {JSON_DEPTH} levels deep{where}; "
+            "the JSON parser goes no deeper",
+            # The parser stops at the first level past the limit, so that is the depth known.
+            "details": {"what": "json_depth", "limit": JSON_DEPTH, "actual": JSON_DEPTH + 1},
+            **body,
+        }, 413
+    if "number out of range" in message:
+        return {
+            "code": "nonfinite_number",
+            "message": f"a number in the request body{where} is beyond the largest float64 "
+            "(about 1.8e308)",
+            **body,
+        }, 422
+    return {
+        "code": "malformed_json",
+        "message": f"the request body is not valid JSON ({message})",
+        **body,
+    }, 400
 
 
 def _plain(problem: dict) -> dict:

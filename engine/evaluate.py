@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import EngineError, LimitError, ShapeError
-from engine.graph import Graph, to_value
+from engine.graph import Graph, check_dims, to_value
 from engine.limits import DEFAULT_LIMITS, Limits
 from engine.numbers import ONE, ZERO, fmt, is_finite
 from engine.ops import elementwise_jacobian, jacobian_from_vjp, unbroadcast
@@ -188,6 +188,8 @@ def forward(
 
 
 def _check_size(node_id: str, out, elements: int, limits: Limits) -> int:
+    # reshape can give a node more dimensions than any input had.
+    check_dims(np.ndim(out), f"node {node_id!r}", limits, node_ids=(node_id,))
     size = int(np.size(out))
     if size > limits.max_tensor_elements:
         what, limit, actual = "tensor_elements", limits.max_tensor_elements, size

@@ -68,7 +68,6 @@ _UNARY_PRECEDENCE = 3
 _CONSTRUCTORS = ("eye", "onehot", "ones", "randn", "zeros")
 _LINEAR = "linear"
 _LINEAR_NEEDS = ("matmul", "transpose", "add")
-_MAX_DIMENSIONS = 32
 
 _KEYWORDS = frozenset(keyword.kwlist)
 _KEYWORD_HINTS = {
@@ -985,10 +984,10 @@ class _Parser:
                     name, f"eye takes one or two sizes {_at(name)}, as in eye(3)", "bad_argument"
                 )
             return (numbers[0], numbers[-1])
-        if not 1 <= len(numbers) <= _MAX_DIMENSIONS:
+        if not 1 <= len(numbers) <= self.limits.max_tensor_dims:
             raise _error(
                 name,
-                f"{name.text} takes 1 to {_MAX_DIMENSIONS} sizes {_at(name)}, as in "
+                f"{name.text} takes 1 to {self.limits.max_tensor_dims} sizes {_at(name)}, as in "
                 f"{name.text}(2, 3)",
                 "bad_argument",
             )

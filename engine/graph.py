@@ -96,6 +96,7 @@ def to_value(raw: Any, where: str, limits: Limits = DEFAULT_LIMITS):
             ) from None
     if isinstance(raw, np.ndarray):
         # From Python callers; keeps shapes JSON cannot spell, such as (0, 3).
+        check_dims(raw.ndim, where, limits)
         if raw.size > limits.max_tensor_elements:
             raise LimitError(
                 f"{where}: more than {limits.max_tensor_elements:,} elements",
@@ -123,6 +124,20 @@ def to_value(raw: Any, where: str, limits: Limits = DEFAULT_LIMITS):
         ) from None
 
 
+def check_dims(dims: int, where: str, limits: Limits, node_ids: tuple = ()) -> None:
+    """Refuse a tensor of more dimensions than the limit (see Limits.max_tensor_dims)."""
+    if dims > limits.max_tensor_dims:
+        raise LimitError(
+            f"{where}: a tensor with more than {limits.max_tensor_dims} dimensions "
+            "(max_tensor_dims)",
+            # The walk through nested lists stops at the first level past the limit.
+            what="tensor_dims",
+            limit=limits.max_tensor_dims,
+            actual=dims,
+            node_ids=node_ids,
+        )
+
+
 def _flatten_rectangular(raw: list, where: str, limits: Limits):
     """Walk nested lists level by level (no recursion), checking every row has one length."""
     shape: list[int] = []
@@ -135,6 +150,7 @@ def _flatten_rectangular(raw: list, where: str, limits: Limits):
                 code="bad_value",
             )
         shape.append(lengths.pop())
+        check_dims(len(shape), where, limits)
         if math.prod(shape) > limits.max_tensor_elements:
             raise LimitError(
                 f"{where}: more than {limits.max_tensor_elements:,} elements in one tensor",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -89,13 +90,46 @@ def test_parsed_cache_does_not_keep_big_tensors(tmp_path):
 
 @pytest.mark.parametrize(
     "content",
-    [b'{"expression": "\xff\xfe"}', b"[" * 10_000 + b"]" * 10_000, b"{"],
+    [b'{"expression": "\xff\xfe"}', b'{"a": [1, 2}', b"{"],
 )
 def test_unreadable_body_is_400_malformed_json(client, content):
     response = client.post(
         "/api/evaluate", content=content, headers={"content-type": "application/json"}
     )
     assert_4xx(response, 400, "malformed_json")
+
+
+def nested_value_body(levels: int) -> bytes:
+    """A graph whose one leaf's value is a list nested `levels` deep, inside 3 levels of body."""
+    value = b"[" * levels + b"1" + b"]" * levels
+    return b'{"nodes":[{"id":"x","op":"input","value":' + value + b'}],"output":"x"}'
+
+
+def test_json_nested_past_the_parsers_depth_is_413_not_broken_json(client):
+    route = "/api/evaluate"
+    headers = {"content-type": "application/json"}
+    # 3 levels of body and 198 of list: one past the 200 the JSON parser takes.
+    body = nested_value_body(198)
+    response = client.post(route, content=body, headers=headers)
+
+    error = assert_4xx(response, 413, "limit_exceeded") and response.json()["error"]
+    assert error["details"] == {"what": "json_depth", "limit": 200, "actual": 201}
+    # The parser stops inside the value's brackets, and says where.
+    first = body.index(b"[[")
+    assert error["line"] == 1 and first < error["column"] <= first + 198 + 1
+
+    # One level less is JSON the parser reads; whatever the graph checks say, it is not this.
+    shallower = client.post(route, content=nested_value_body(197), headers=headers)
+    assert shallower.json()["error"].get("details", {}).get("what") != "json_depth"
+
+
+def test_integer_of_thousands_of_digits_is_422_nonfinite_number(client):
+    body = b'{"expression":"f = x * x","inputs":{"x":' + b"9" * 5_000 + b"}}"
+    response = client.post(
+        "/api/evaluate", content=body, headers={"content-type": "application/json"}
+    )
+    message = assert_4xx(response, 422, "nonfinite_number")
+    assert "float64" in message and response.json()["error"]["line"] == 1
 
 
 @pytest.mark.parametrize("text", ["x = 1\nf = x & x", "x = 1\nf = x < x", "f = "])
@@ -166,3 +200,41 @@ def test_line_data_refuses_negative_noise_for_training(client):
     body = {"dataset": {"name": "line", "noise": -5}, "steps": 5}
 
     assert_4xx(client.post("/api/train", json=body), 422, "bad_noise")
+
+
+TOO_MANY_DIMS = {
+    "a leaf's value": {"nodes": [{"id": "x", "op": "input", "value": "NESTED"}], "output": "x"},
+    "a tensor literal": {"expression": "x = NESTED\nf = exp(x)"},
+    "a reshape": {"expression": "x = ones(2)\nf = reshape(x, shape=[" + "1, " * 40 + "2])"},
+}
+
+
+# Saved graphs are graph JSON only, so they take the first kind.
+DIMS_CASES = [("/api/evaluate", name) for name in TOO_MANY_DIMS] + [
+    ("/api/graphs", "a leaf's value")
+]
+
+
+@pytest.mark.parametrize("route, kind", DIMS_CASES)
+def test_tensor_of_more_than_32_dimensions_is_413(client, route, kind):
+    # numpy holds at most 64 dimensions, and a local Jacobian has a node's and an input's:
+    # more than 32 used to reach numpy and come back as a 500.
+    nested = "[" * 40 + "1" + "]" * 40
+    text = json.dumps(TOO_MANY_DIMS[kind]).replace('"NESTED"', nested).replace("NESTED", nested)
+    headers = {"content-type": "application/json"}
+    response = client.post(route, content=text.encode(), headers=headers)
+
+    assert_4xx(response, 413, "limit_exceeded")
+    details = response.json()["error"]["details"]
+    assert details["what"] == "tensor_dims" and details["limit"] == 32 and details["actual"] > 32
+
+
+def test_tensor_of_32_dimensions_is_evaluated(client):
+    nested = "[" * 32 + "0" + "]" * 32
+    response = client.post("/api/evaluate", json={"expression": f"x = {nested}\nf = exp(x)"})
+    assert response.status_code == 200, response.text
+    # d exp(x)/dx = exp(0) = 1 for the one element.
+    grad = response.json()["nodes"]["x"]["grad"]
+    for _ in range(32):
+        (grad,) = grad
+    assert grad == 1.0

@@ -342,3 +342,23 @@ def test_limit_error_details_keep_what_limit_actual_order_then_extras():
     assert list(plain.to_dict()["details"].items()) == list(plain_expected.items())
     assert list(floored.to_dict()["details"].items()) == list(floored_expected.items())
     assert plain.to_dict()["code"] == floored.to_dict()["code"] == "limit_exceeded"
+
+
+@pytest.mark.parametrize(
+    "value", [np.zeros((1,) * 5), [[[[[0.0]]]]]], ids=["ndarray from Python", "nested lists"]
+)
+def test_tensor_dims_details(value):
+    small = Limits(max_tensor_dims=4)
+    with pytest.raises(LimitError) as raised:
+        build_graph(graph(leaf("x", value), node("f", "exp", "x")), small)
+    # 5 dimensions, one past the limit of 4: the walk stops there.
+    assert raised.value.details == {"what": "tensor_dims", "limit": 4, "actual": 5}
+
+
+def test_tensor_dims_of_an_op_output_name_the_node():
+    small = Limits(max_tensor_dims=4)
+    spec = graph(leaf("x", [1.0, 2.0]), node("f", "reshape", "x", shape=[1, 1, 1, 1, 1, 2]))
+    with pytest.raises(LimitError) as raised:
+        evaluate(build_graph(spec, small), limits=small)
+    assert raised.value.details == {"what": "tensor_dims", "limit": 4, "actual": 6}
+    assert raised.value.node_ids == ["f"]
