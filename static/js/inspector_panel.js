@@ -498,9 +498,8 @@ export class InspectorPanel {
     }
     card.append(productRow(edge));
     if (edge.localOmitted) card.append(h("p", { class: "muted", text: edge.localOmitted }));
-    if (isMaskedEdge(edge)) {
-      card.append(h("p", { class: "muted masked-note", text: MASKED_NOTE }));
-    }
+    const note = infinityNote(edge);
+    if (note) card.append(h("p", { class: `muted ${note.kind}`, text: note.text }));
     return card;
   }
 
@@ -665,14 +664,28 @@ function verdictLine(verdict) {
 // Where an op selects its input (relu below 0, the smaller side of max), the engine passes no
 // gradient at all, as PyTorch does, though ∞ × 0 on its own would be NaN.
 const MASKED_NOTE =
-  "This input did not make the value (its local gradient is 0 because the op selects), so " +
-  "no gradient passes, not even an infinite one: the downstream is 0, where ∞ × 0 alone " +
-  "would be NaN. PyTorch does the same.";
+  "This input did not make the value (the op selects, so its local gradient is 0), and no " +
+  "gradient passes, whatever the upstream: the downstream is 0, though ∞ × 0 alone would " +
+  "be NaN. PyTorch does the same.";
+const ZERO_TIMES_INFINITY_NOTE =
+  "Zero times infinity has no value, so this gradient is NaN, in PyTorch too. The infinite " +
+  "number comes from one that overflowed earlier in the graph: its warning says where.";
 
-function isMaskedEdge(edge) {
-  if (isHidden(edge.upstream)) return false;
-  const zero = (value) => toNumber(value) === 0;
-  return !Number.isFinite(toNumber(edge.upstream)) && zero(edge.local) && zero(edge.downstream);
+/** Why an edge's product of a 0 and an infinity came out as it did, or null. */
+function infinityNote(edge) {
+  const parts = [edge.upstream, edge.local, edge.downstream];
+  if (parts.some((part) => part === null || isHidden(part))) return null;
+  const [upstream, local, downstream] = parts.map(toNumber);
+  const infinite = (value) => Number.isFinite(value) === false && !Number.isNaN(value);
+  if (!Number.isFinite(upstream) && local === 0 && downstream === 0) {
+    return { kind: "masked-note", text: MASKED_NOTE };
+  }
+  const zeroAndInfinity =
+    (upstream === 0 && infinite(local)) || (local === 0 && infinite(upstream));
+  if (zeroAndInfinity && Number.isNaN(downstream)) {
+    return { kind: "nan-note", text: ZERO_TIMES_INFINITY_NOTE };
+  }
+  return null;
 }
 
 // The chain rule for one edge, each number captioned with its role as in the course figure.

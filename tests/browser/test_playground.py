@@ -220,10 +220,17 @@ def test_inspector_explains_a_masked_edge_under_an_infinite_upstream(page):
     assert number(product.get_attribute("data-upstream")) == math.inf
     assert number(product.get_attribute("data-local")) == 0
     assert number(product.get_attribute("data-downstream")) == 0
-    assert "not even an infinite one" in card.locator(".masked-note").inner_text()
+    assert "whatever the upstream" in card.locator(".masked-note").inner_text()
 
-    # An ordinary edge with an infinite number gets no such note.
-    page.click(".node[data-node-id='f']")
+    # The edge from e into exp: upstream df/d exp(e) = relu(x) = 0, local exp(800) = ∞, and
+    # 0 · ∞ has no value, in PyTorch as here.
+    page.click(".node[data-node-id='exp1'] .node-shape")
+    card = page.locator("#inspector .edge-card[data-source='e']")
+    product = card.locator(".product")
+    assert number(product.get_attribute("data-upstream")) == 0
+    assert number(product.get_attribute("data-local")) == math.inf
+    assert math.isnan(number(product.get_attribute("data-downstream")))
+    assert "Zero times infinity" in card.locator(".nan-note").inner_text()
     assert page.locator("#inspector .masked-note").count() == 0
 
 
