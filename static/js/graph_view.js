@@ -543,7 +543,7 @@ export class GraphView {
     const commit = () => {
       const value = parseNumber(input.value);
       if (value === null) {
-        input.setCustomValidity("Type a number, for example -2 or 0.5");
+        input.setCustomValidity("Type a finite number, for example -2 or 0.5");
         input.reportValidity();
         return;
       }

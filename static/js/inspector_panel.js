@@ -148,7 +148,7 @@ export class InspectorPanel {
       event.preventDefault();
       const value = parseNumber(input.value);
       if (value === null) {
-        message.textContent = "Type a number, for example -2 or 0.5.";
+        message.textContent = "Type a finite number, for example -2 or 0.5.";
         return;
       }
       message.textContent = "";
