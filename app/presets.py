@@ -88,7 +88,8 @@ PRESETS: dict[str, Preset] = {
             "Sigmoid neuron (fused σ)",
             "The same neuron with one sigmoid node whose local gradient is σ(1 − σ): the "
             "gradients match the primitive version.",
-            _NEURON_INPUTS + "s = w0*x0 + w1*x1 + w2\nf = sigmoid(s)",
+            # The same names as the primitive version, so the two can be read side by side.
+            _NEURON_INPUTS + "p0 = w0*x0\np1 = w1*x1\ns0 = p0 + p1\ns = s0 + w2\nf = sigmoid(s)",
         ),
         Preset(
             "fan_out",

@@ -66,6 +66,10 @@ def test_sigmoid_presets_give_the_same_gradients(client):
     b = client.post("/api/evaluate", json=fused).json()["nodes"]
     for leaf in ("w0", "x0", "w1", "x1", "w2"):
         assert a[leaf]["grad"] == pytest.approx(b[leaf]["grad"], rel=1e-12)
+    # The weighted sum has the same names in both, so a student can compare them node by node.
+    for node in ("p0", "p1", "s0", "s"):
+        assert a[node]["value"] == b[node]["value"]
+        assert a[node]["grad"] == pytest.approx(b[node]["grad"], rel=1e-12)
 
 
 def test_unknown_preset_is_404_in_the_error_shape(client):
