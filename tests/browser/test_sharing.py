@@ -285,8 +285,9 @@ def test_pasted_token_lets_another_machine_save(page, student):
     assert saved(student, graph_id)["revision"] == 2
 
 
-def test_prediction_accepts_a_fraction_and_a_decimal_comma(page):
-    document = {
+def predict_document(*hidden: str) -> dict:
+    """f = x / y at x = 1, y = -4, shared with the numbers of `hidden` to predict."""
+    return {
         "title": "Predict",
         "nodes": [
             {"id": "x", "op": "input", "value": 1},
@@ -294,8 +295,12 @@ def test_prediction_accepts_a_fraction_and_a_decimal_comma(page):
             {"id": "f", "op": "div", "inputs": ["x", "y"]},
         ],
         "output": "f",
-        "hidden": ["f", "x"],
+        "hidden": list(hidden),
     }
+
+
+def test_prediction_accepts_a_fraction_and_a_decimal_comma(page):
+    document = predict_document("f", "x")
     created = save_through_api(page, document)
     open_shared(page, created["id"])
     run_both_passes(page)
@@ -533,17 +538,7 @@ def test_json_edits_redraw_the_picture_and_rewrite_the_text(page):
 
 
 def test_copy_warns_before_showing_numbers_still_to_predict(page):
-    document = {
-        "title": "Predict f",
-        "nodes": [
-            {"id": "x", "op": "input", "value": 1},
-            {"id": "y", "op": "input", "value": -4},
-            {"id": "f", "op": "div", "inputs": ["x", "y"]},
-        ],
-        "output": "f",
-        "hidden": ["f"],
-    }
-    graph_id = save_through_api(page, document)["id"]
+    graph_id = save_through_api(page, predict_document("f"))["id"]
     open_shared(page, graph_id)
     shared_url = page.url
 
