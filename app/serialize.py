@@ -87,7 +87,7 @@ def _size(value) -> int:
 def evaluation_to_json(evaluation: Evaluation, max_numbers: int | None = None) -> dict:
     """The `/api/evaluate` response body; LimitError when it would carry too many numbers.
 
-    Numbers are numpy floats or nested lists; `json_response` writes both.
+    Numbers are numpy floats or nested lists; `to_json` writes both.
     """
     scalar = _scalar(evaluation)
     if max_numbers is not None:

@@ -53,8 +53,9 @@ export class DocPanel {
     const source = this.state.source;
     const graph = source.graph || this.state.evaluation?.graph;
     if (!graph) return;
-    if (!this.copyAnyway && this.stillHidden().length > 0) {
-      this.warnBeforeCopying();
+    const hidden = this.stillHidden();
+    if (!this.copyAnyway && hidden.length > 0) {
+      this.warnBeforeCopying(hidden);
       return;
     }
     const doc = this.state.document;
@@ -78,7 +79,7 @@ export class DocPanel {
     }
   }
 
-  /** Names of the nodes with a number the student is still asked to predict. */
+  /** Names of the nodes with a number this page still hides until the student predicts it. */
   stillHidden() {
     const masks = this.state.masks();
     const ids = new Set([...masks.value, ...masks.grad]);
@@ -87,11 +88,11 @@ export class DocPanel {
 
   // The copy opens in the editor, which shows every number: the teacher's exercise would be
   // given away without the student choosing to see it.
-  warnBeforeCopying() {
-    const names = this.stillHidden().join(", ");
+  warnBeforeCopying(hidden) {
     this.status.textContent =
-      `A copy opens in the editor, which shows every number, also those you are asked to ` +
-      `predict here (${names}). Predict or reveal them first, or press "Copy anyway".`;
+      `A copy opens in the editor, which shows every number, also those this page hides ` +
+      `until you predict them (${hidden.join(", ")}). Predict or reveal them first, or press ` +
+      `"Copy anyway".`;
     this.copy.textContent = "Copy anyway";
     this.copyAnyway = true;
   }

@@ -676,7 +676,7 @@ function infinityNote(edge) {
   const parts = [edge.upstream, edge.local, edge.downstream];
   if (parts.some((part) => part === null || isHidden(part))) return null;
   const [upstream, local, downstream] = parts.map(toNumber);
-  const infinite = (value) => Number.isFinite(value) === false && !Number.isNaN(value);
+  const infinite = (value) => Math.abs(value) === Infinity;
   if (!Number.isFinite(upstream) && local === 0 && downstream === 0) {
     return { kind: "masked-note", text: MASKED_NOTE };
   }
